@@ -1,0 +1,184 @@
+// The model artifact contract (`models/<id>/manifest.json`): written by the splitter and the profiler in tools/,
+// read by the client, the worker, the backend and the benchmarks. Plain JSON so any runtime can fetch and parse it;
+// this file holds its types and a validating parser (a manifest is input from the network for clients).
+// Field-by-field documentation lives in tools/MANIFEST.md.
+
+import { z } from 'zod';
+
+/** Version of the manifest layout itself; bump on an incompatible change. */
+export const MANIFEST_FORMAT_VERSION = 1;
+
+const dims = z.array(z.number().int().min(-1)).max(8);
+
+export const tensorInfoSchema = z.object({
+  /** Tensor name in the ONNX graph (and in the block file's inputs/outputs). */
+  name: z.string().min(1),
+  /** Shape with the batch dimension first; -1 marks a dynamic dimension. */
+  shape: dims,
+  dtype: z.literal('float32'),
+});
+export type TensorInfo = z.infer<typeof tensorInfoSchema>;
+
+const fileRef = {
+  /** Path of the ONNX file relative to the manifest. */
+  file: z.string().min(1),
+  /** Hex SHA-256 of the file, so clients can cache blocks and detect stale copies. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  bytes: z.number().int().nonnegative(),
+};
+
+export const blockInfoSchema = z.object({
+  index: z.number().int().nonnegative(),
+  ...fileRef,
+  inputs: z.array(tensorInfoSchema).min(1),
+  outputs: z.array(tensorInfoSchema).min(1),
+  /** Multiply-accumulates for one sample (batch 1). */
+  macs: z.number().nonnegative(),
+  params: z.number().int().nonnegative(),
+});
+export type BlockInfo = z.infer<typeof blockInfoSchema>;
+
+export const exitInfoSchema = z.object({
+  index: z.number().int().nonnegative(),
+  /** 0-based index of the block whose output feeds this exit head. */
+  afterBlock: z.number().int().nonnegative(),
+  ...fileRef,
+  input: tensorInfoSchema,
+  /** Logits output of the head. */
+  output: tensorInfoSchema,
+  macs: z.number().nonnegative(),
+  params: z.number().int().nonnegative(),
+  /** MACs of blocks 0..afterBlock plus this head, over the MACs of all blocks plus the final head. */
+  macsFraction: z.number().min(0).max(1),
+  /** True for the model's own final classifier (always the last exit). */
+  final: z.boolean(),
+});
+export type ExitInfo = z.infer<typeof exitInfoSchema>;
+
+export const splitInfoSchema = z.object({
+  /** Number of blocks the device runs before offloading (0 = the raw input is sent: server-only). */
+  split: z.number().int().nonnegative(),
+  tensor: tensorInfoSchema,
+  /** Bytes of the tensor for one sample as raw fp32. */
+  fp32Bytes: z.number().int().positive(),
+});
+export type SplitInfo = z.infer<typeof splitInfoSchema>;
+
+export const thresholdProfileSchema = z.object({
+  threshold: z.number().min(0).max(1),
+  /** Share of test samples leaving at each exit (sums to 1; the final exit takes everything left). */
+  exitFraction: z.array(z.number().min(0).max(1)),
+  /** Top-1 accuracy of the whole progressive model at this threshold. */
+  accuracy: z.number().min(0).max(1),
+});
+export type ThresholdProfile = z.infer<typeof thresholdProfileSchema>;
+
+export const latencyProfileSchema = z.object({
+  /** Free-form label of the host that measured it (CPU model, cores). */
+  host: z.string(),
+  runtime: z.enum(['onnxruntime-node', 'onnxruntime-web']),
+  executionProvider: z.string(),
+  /** What these numbers stand for in scheduling: the device's own blocks or an estimate of the server. */
+  role: z.enum(['device', 'server-estimate']),
+  threads: z.number().int().positive(),
+  repeats: z.number().int().positive(),
+  /** Median ms per block at batch 1, indexed like `blocks`. */
+  blockMs: z.array(z.number().nonnegative()),
+  /** Median ms per exit head at batch 1, indexed like `exits`. */
+  exitMs: z.array(z.number().nonnegative()),
+  measuredAt: z.string(),
+});
+export type LatencyProfile = z.infer<typeof latencyProfileSchema>;
+
+export const modelProfileSchema = z.object({
+  dataset: z.object({ name: z.string(), split: z.string(), samples: z.number().int().positive() }),
+  /** Accuracy of each exit on its own (every sample forced through it). */
+  exitAccuracy: z.array(z.number().min(0).max(1)),
+  thresholds: z.array(thresholdProfileSchema).min(1),
+  latency: z.array(latencyProfileSchema),
+});
+export type ModelProfile = z.infer<typeof modelProfileSchema>;
+
+export const preprocessingSchema = z.object({
+  /** Height and width of the source images before padding. */
+  sourceSize: z.tuple([z.number().int().positive(), z.number().int().positive()]),
+  /** Zero pixels added on each side (in raw pixel space, before normalisation). */
+  padding: z.number().int().nonnegative(),
+  /** Raw pixel value multiplied by this first (1/255 for 8-bit images). */
+  scale: z.number().positive(),
+  mean: z.array(z.number()).min(1),
+  std: z.array(z.number().positive()).min(1),
+});
+export type Preprocessing = z.infer<typeof preprocessingSchema>;
+
+export const modelManifestSchema = z.object({
+  formatVersion: z.literal(MANIFEST_FORMAT_VERSION),
+  id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/),
+  description: z.string().optional(),
+  input: tensorInfoSchema.extend({ preprocessing: preprocessingSchema.optional() }),
+  classes: z.array(z.string()).min(1),
+  blocks: z.array(blockInfoSchema).min(1),
+  exits: z.array(exitInfoSchema).min(1),
+  splits: z.array(splitInfoSchema).min(1),
+  /** The single ONNX model the blocks were cut from. */
+  source: z.object({ ...fileRef, outputs: z.array(z.string()) }).optional(),
+  profile: modelProfileSchema.optional(),
+});
+export type ModelManifest = z.infer<typeof modelManifestSchema>;
+
+/** Thrown for a manifest that does not match the contract; `issues` says which fields and why. */
+export class ManifestError extends Error {
+  override readonly name = 'ManifestError';
+  constructor(
+    message: string,
+    readonly issues: string[] = [],
+  ) {
+    super(issues.length ? `${message}: ${issues.join('; ')}` : message);
+  }
+}
+
+/** Validates parsed JSON against the schema and the cross-field rules no schema states. */
+export function parseManifest(json: unknown): ModelManifest {
+  const parsed = modelManifestSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new ManifestError(
+      'invalid model manifest',
+      parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
+    );
+  }
+  const m = parsed.data;
+  const problems: string[] = [];
+  m.blocks.forEach((b, i) => b.index !== i && problems.push(`blocks[${i}].index is ${b.index}`));
+  m.exits.forEach((e, i) => {
+    if (e.index !== i) problems.push(`exits[${i}].index is ${e.index}`);
+    if (e.afterBlock >= m.blocks.length) problems.push(`exits[${i}].afterBlock ${e.afterBlock} has no block`);
+    if (i > 0 && e.afterBlock < m.exits[i - 1]!.afterBlock) problems.push(`exits[${i}] out of block order`);
+  });
+  const last = m.exits[m.exits.length - 1]!;
+  if (!last.final || m.exits.some((e) => e.final && e !== last)) problems.push('the last exit, and only it, must be final');
+  m.splits.forEach((s, i) => s.split > m.blocks.length && problems.push(`splits[${i}].split ${s.split} > blocks`));
+  if (m.profile) {
+    for (const t of m.profile.thresholds) {
+      if (t.exitFraction.length !== m.exits.length)
+        problems.push(`profile threshold ${t.threshold}: ${t.exitFraction.length} fractions for ${m.exits.length} exits`);
+    }
+    for (const l of m.profile.latency) {
+      if (l.blockMs.length !== m.blocks.length || l.exitMs.length !== m.exits.length)
+        problems.push(`profile latency for ${l.host}/${l.runtime}: wrong number of entries`);
+    }
+  }
+  if (problems.length) throw new ManifestError('inconsistent model manifest', problems);
+  return m;
+}
+
+/** Exits that hang after blocks the device runs when it runs `split` blocks. */
+export function exitsBefore(manifest: ModelManifest, split: number): ExitInfo[] {
+  return manifest.exits.filter((e) => e.afterBlock < split);
+}
+
+/** The split entry for a split value; throws for values the model cannot be offloaded at. */
+export function splitInfo(manifest: ModelManifest, split: number): SplitInfo {
+  const s = manifest.splits.find((x) => x.split === split);
+  if (!s) throw new ManifestError(`model ${manifest.id} has no split point ${split}`);
+  return s;
+}
