@@ -1,0 +1,137 @@
+// The versioned binary wire format between client, edge worker and backend (msgpack via msgpackr). Offloads carry
+// the activation and everything the server and the scheduler need; results carry the answer and the next plan.
+// Every decode validates shape and types, so a hostile or outdated body becomes a WireError (a 4xx), never a crash.
+
+import { Packr } from 'msgpackr';
+import { z } from 'zod';
+import type { EncodedTensor } from './tensor-codec.js';
+
+/** Current protocol version. Peers reject any other with a clear error (HTTP 400 at the edge). */
+export const PROTOCOL_VERSION = 1;
+
+/** MIME type of msgpack bodies on every hop. */
+export const WIRE_CONTENT_TYPE = 'application/vnd.spinn+msgpack';
+
+// Records (msgpackr's structure extension) make the encoder generate code with `new Function`, which workerd
+// forbids; plain maps keep one encoder for every runtime and the format readable by any msgpack library.
+const packr = new Packr({ useRecords: false, moreTypes: false, bundleStrings: false });
+
+export class WireError extends Error {
+  override readonly name = 'WireError';
+}
+
+export const requestIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{8,64}$/, 'request id must be 8-64 characters of [A-Za-z0-9_-]');
+
+export const codecHeaderSchema = z.object({ scheme: z.literal('fp32') });
+
+const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'payload must be binary');
+
+export const encodedTensorSchema = z.object({
+  codec: codecHeaderSchema,
+  shape: z.array(z.number().int().positive()).min(1).max(8),
+  data: bytes,
+});
+
+export const planSchema = z.object({
+  /** Blocks the device runs before offloading; equal to the block count means device-only. */
+  split: z.number().int().nonnegative(),
+  /** Early-exit confidence threshold; ≥ 1 disables early exits. */
+  threshold: z.number().min(0).max(1),
+  codec: codecHeaderSchema,
+  /** Why the scheduler chose it (for logs and plots). */
+  reason: z.string().max(500).optional(),
+});
+export type Plan = z.infer<typeof planSchema>;
+
+/** What the client knows and reports so the scheduler (and logs) can see it. All optional. */
+export const clientContextSchema = z.object({
+  /** Device compute time spent before the offload, ms. */
+  deviceMs: z.number().nonnegative().optional(),
+  /** Client clock (ms since epoch) when the offload left; used only for differences on the client's side. */
+  sentAt: z.number().nonnegative().optional(),
+  /** Bandwidth and RTT the client last measured. */
+  bandwidthBps: z.number().positive().optional(),
+  rttMs: z.number().nonnegative().optional(),
+  /** Device slowdown vs. the offline profile (T_real / T_offline). */
+  deviceScale: z.number().positive().optional(),
+});
+export type ClientContext = z.infer<typeof clientContextSchema>;
+
+export const offloadMessageSchema = z.object({
+  v: z.literal(PROTOCOL_VERSION),
+  kind: z.literal('offload'),
+  requestId: requestIdSchema,
+  modelId: z.string().min(1).max(64),
+  split: z.number().int().nonnegative(),
+  threshold: z.number().min(0).max(1),
+  tensor: encodedTensorSchema,
+  context: clientContextSchema.default({}),
+});
+export type OffloadMessage = z.infer<typeof offloadMessageSchema>;
+
+export const resultStatusSchema = z.enum(['done', 'cancelled', 'failed']);
+export type ResultStatus = z.infer<typeof resultStatusSchema>;
+
+export const resultMessageSchema = z.object({
+  v: z.literal(PROTOCOL_VERSION),
+  kind: z.literal('result'),
+  requestId: requestIdSchema,
+  status: resultStatusSchema,
+  /** Index into the manifest's exits of the exit that answered; null unless done. */
+  exit: z.number().int().nonnegative().nullable(),
+  label: z.number().int().nonnegative().nullable(),
+  confidence: z.number().min(0).max(1).nullable(),
+  /** Backend compute time (blocks + exits) and time spent queued before it, ms. */
+  serverMs: z.number().nonnegative(),
+  queueMs: z.number().nonnegative(),
+  /** Blocks the server ran before it stopped (answered or cancelled). */
+  blocksRun: z.number().int().nonnegative(),
+  error: z.string().max(2000).optional(),
+  /** The plan the edge suggests for the client's next request. */
+  plan: planSchema.nullable().optional(),
+});
+export type ResultMessage = z.infer<typeof resultMessageSchema>;
+
+export type WireMessage = OffloadMessage | ResultMessage;
+
+export function encodeMessage(msg: WireMessage): Uint8Array {
+  return packr.pack(msg);
+}
+
+function unpack(body: Uint8Array): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = packr.unpack(body);
+  } catch (e) {
+    throw new WireError(`body is not valid msgpack (${(e as Error).message})`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new WireError('body must be a msgpack map');
+  }
+  const v = (value as Record<string, unknown>).v;
+  if (v !== PROTOCOL_VERSION) {
+    throw new WireError(`unsupported protocol version ${JSON.stringify(v ?? null)}; this server speaks ${PROTOCOL_VERSION}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function check<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) {
+    const detail = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new WireError(`invalid ${what}: ${detail}`);
+  }
+  return r.data;
+}
+
+export function decodeOffload(body: Uint8Array): OffloadMessage {
+  return check(offloadMessageSchema, unpack(body), 'offload');
+}
+
+export function decodeResult(body: Uint8Array): ResultMessage {
+  return check(resultMessageSchema, unpack(body), 'result');
+}
+
+export type { EncodedTensor };
