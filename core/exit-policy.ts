@@ -2,7 +2,11 @@
 // identically, or the profile would predict a different model from the one that runs.
 
 /** Numerically stable softmax of one row of logits. */
-export function softmax(logits: ArrayLike<number>, offset = 0, length = logits.length - offset): Float32Array {
+export function softmax(
+  logits: ArrayLike<number>,
+  offset = 0,
+  length = logits.length - offset,
+): Float32Array {
   let max = -Infinity;
   for (let i = 0; i < length; i++) max = Math.max(max, logits[offset + i]!);
   const out = new Float32Array(length);

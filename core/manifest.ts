@@ -155,12 +155,17 @@ export function parseManifest(json: unknown): ModelManifest {
     if (i > 0 && e.afterBlock < m.exits[i - 1]!.afterBlock) problems.push(`exits[${i}] out of block order`);
   });
   const last = m.exits[m.exits.length - 1]!;
-  if (!last.final || m.exits.some((e) => e.final && e !== last)) problems.push('the last exit, and only it, must be final');
-  m.splits.forEach((s, i) => s.split > m.blocks.length && problems.push(`splits[${i}].split ${s.split} > blocks`));
+  if (!last.final || m.exits.some((e) => e.final && e !== last))
+    problems.push('the last exit, and only it, must be final');
+  m.splits.forEach(
+    (s, i) => s.split > m.blocks.length && problems.push(`splits[${i}].split ${s.split} > blocks`),
+  );
   if (m.profile) {
     for (const t of m.profile.thresholds) {
       if (t.exitFraction.length !== m.exits.length)
-        problems.push(`profile threshold ${t.threshold}: ${t.exitFraction.length} fractions for ${m.exits.length} exits`);
+        problems.push(
+          `profile threshold ${t.threshold}: ${t.exitFraction.length} fractions for ${m.exits.length} exits`,
+        );
     }
     for (const l of m.profile.latency) {
       if (l.blockMs.length !== m.blocks.length || l.exitMs.length !== m.exits.length)

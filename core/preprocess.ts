@@ -5,7 +5,8 @@ import type { Preprocessing } from './manifest.js';
 
 export function preprocessGray(pixels: ArrayLike<number>, p: Preprocessing): Float32Array {
   const [h, w] = p.sourceSize;
-  if (pixels.length !== h * w) throw new RangeError(`expected ${h * w} pixels (${h}x${w}), got ${pixels.length}`);
+  if (pixels.length !== h * w)
+    throw new RangeError(`expected ${h * w} pixels (${h}x${w}), got ${pixels.length}`);
   const H = h + 2 * p.padding;
   const W = w + 2 * p.padding;
   const mean = p.mean[0]!;

@@ -59,7 +59,9 @@ export async function runProgressive(o: ProgressiveRunOptions): Promise<Progress
   const { manifest } = o;
   const now = o.now ?? defaultNow;
   if (o.fromBlock < 0 || o.toBlock > manifest.blocks.length || o.fromBlock > o.toBlock) {
-    throw new RangeError(`invalid block range [${o.fromBlock}, ${o.toBlock}) for ${manifest.blocks.length} blocks`);
+    throw new RangeError(
+      `invalid block range [${o.fromBlock}, ${o.toBlock}) for ${manifest.blocks.length} blocks`,
+    );
   }
   let values = o.input;
   let shape = [...o.inputShape];
@@ -92,7 +94,12 @@ export async function runProgressive(o: ProgressiveRunOptions): Promise<Progress
       const ems = now() - t1;
       computeMs += ems;
       o.onStep?.({ kind: 'exit', index: exit.index, ms: ems, label, confidence, taken });
-      if (taken) return { outcome: { kind: 'exit', exit: exit.index, label, confidence, probabilities }, blocksRun, computeMs };
+      if (taken)
+        return {
+          outcome: { kind: 'exit', exit: exit.index, label, confidence, probabilities },
+          blocksRun,
+          computeMs,
+        };
     }
   }
   return { outcome: { kind: 'split', split: o.toBlock, values, shape }, blocksRun, computeMs };

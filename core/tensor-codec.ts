@@ -48,10 +48,15 @@ export function elementCount(shape: readonly number[], limits: DecodeLimits = DE
   return n;
 }
 
-export function encodeTensor(values: Float32Array, shape: readonly number[], header: CodecHeader): EncodedTensor {
+export function encodeTensor(
+  values: Float32Array,
+  shape: readonly number[],
+  header: CodecHeader,
+): EncodedTensor {
   if (!LITTLE_ENDIAN) throw new CodecError('big-endian hosts are not supported');
   const n = elementCount(shape, { maxElements: Number.MAX_SAFE_INTEGER, maxRank: 8 });
-  if (n !== values.length) throw new CodecError(`shape [${shape.join(',')}] holds ${n} values, got ${values.length}`);
+  if (n !== values.length)
+    throw new CodecError(`shape [${shape.join(',')}] holds ${n} values, got ${values.length}`);
   switch (header.scheme) {
     case 'fp32':
       return {

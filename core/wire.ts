@@ -112,7 +112,9 @@ function unpack(body: Uint8Array): Record<string, unknown> {
   }
   const v = (value as Record<string, unknown>).v;
   if (v !== PROTOCOL_VERSION) {
-    throw new WireError(`unsupported protocol version ${JSON.stringify(v ?? null)}; this server speaks ${PROTOCOL_VERSION}`);
+    throw new WireError(
+      `unsupported protocol version ${JSON.stringify(v ?? null)}; this server speaks ${PROTOCOL_VERSION}`,
+    );
   }
   return value as Record<string, unknown>;
 }
