@@ -1,0 +1,113 @@
+// Builds the edge worker exactly as it deploys (`wrangler deploy --dry-run`) and runs the bundle in real workerd
+// through Miniflare, configured from wrangler.toml (bindings, Durable Object, assets) with per-test overrides.
+// The bundle is cached under node_modules/.cache keyed by the sources' hash, so only the first test file of a run
+// pays the ~2 s build; each start then takes a fraction of a second. Reused by full-stack tests.
+
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Miniflare } from 'miniflare';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface StartWorkerOptions {
+  /** Base URL of the backend's internal API (e.g. http://127.0.0.1:8788). */
+  backendUrl: string;
+  /** Sent as `authorization: Bearer <token>` to the backend; default none. */
+  backendToken?: string;
+  /** Assets folder (models); default the repo's ./models. */
+  assetsDir?: string;
+  /** Any other var overrides (MODELS, MAX_OFFLOAD_BYTES, BACKEND_TIMEOUT_MS). */
+  vars?: Record<string, string>;
+  /** Port to listen on (127.0.0.1); default a free one. */
+  port?: number;
+  /** Keep Durable Object storage in this folder (survives stop/start); default in memory. */
+  persistDir?: string;
+}
+
+export interface RunningWorker {
+  /** Base URL, no trailing slash. */
+  url: string;
+  /** Milliseconds from `new Miniflare` to ready (bundle already built). */
+  startupMs: number;
+  miniflare: Miniflare;
+  stop(): Promise<void>;
+}
+
+function sourceHash(): string {
+  const h = createHash('sha256');
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir).sort()) {
+      const p = join(dir, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else h.update(relative(REPO_ROOT, p)).update(readFileSync(p));
+    }
+  };
+  walk(join(REPO_ROOT, 'worker'));
+  walk(join(REPO_ROOT, 'core'));
+  for (const f of ['wrangler.toml', 'package-lock.json']) {
+    const p = join(REPO_ROOT, f);
+    if (existsSync(p)) h.update(f).update(readFileSync(p));
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
+/** Bundles the worker with wrangler (cached by source hash) and returns the path of the ES module. */
+export function buildWorker(): string {
+  const outDir = join(REPO_ROOT, 'node_modules', '.cache', 'spinn-worker', sourceHash());
+  const script = join(outDir, 'index.js');
+  if (existsSync(script)) return script;
+  const tmp = `${outDir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(dirname(outDir), { recursive: true });
+  const r = spawnSync(
+    process.execPath,
+    [
+      join(REPO_ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js'),
+      'deploy',
+      '--dry-run',
+      '--outdir',
+      tmp,
+    ],
+    { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: '1' } },
+  );
+  if (r.status !== 0) throw new Error(`wrangler build failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  try {
+    renameSync(tmp, outDir);
+  } catch (e) {
+    // Another process finished the same build first; its output is identical.
+    if (!existsSync(script)) throw e;
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return script;
+}
+
+export async function startWorker(opts: StartWorkerOptions): Promise<RunningWorker> {
+  const script = buildWorker();
+  const { unstable_getMiniflareWorkerOptions } = await import('wrangler');
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(REPO_ROOT, 'wrangler.toml'), undefined, {
+    overrides: { assets: { directory: opts.assetsDir ?? join(REPO_ROOT, 'models') } },
+  });
+  const bindings: Record<string, unknown> = {
+    ...(workerOptions.bindings ?? {}),
+    BACKEND_URL: opts.backendUrl,
+    ...(opts.backendToken !== undefined ? { BACKEND_TOKEN: opts.backendToken } : {}),
+    ...(opts.vars ?? {}),
+  };
+  const started = performance.now();
+  const miniflare = new Miniflare({
+    ...workerOptions,
+    name: 'spinn-edge',
+    bindings: bindings as never,
+    modules: true,
+    scriptPath: script,
+    host: '127.0.0.1',
+    port: opts.port ?? 0,
+    durableObjectsPersist: opts.persistDir ?? false,
+  } as ConstructorParameters<typeof Miniflare>[0]);
+  const url = (await miniflare.ready).toString().replace(/\/$/, '');
+  const startupMs = performance.now() - started;
+  return { url, startupMs, miniflare, stop: () => miniflare.dispose() };
+}

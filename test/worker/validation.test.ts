@@ -1,0 +1,183 @@
+// Everything POST /v1/infer must refuse before the backend sees it, each with a 4xx and a message that says what
+// was wrong, and the worker still serving afterwards. Runs in real workerd, so it also proves msgpack decoding
+// works there (including msgpackr's record extension, whose fast path would need `new Function`).
+
+import { Packr } from 'msgpackr';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeMessage, WIRE_CONTENT_TYPE } from '../../core/wire.js';
+import { FIXTURE_MODEL_ID, writeFixtureAssets } from '../support/fixture-model.js';
+import { startFakeBackend, type FakeBackend } from '../support/fake-backend.js';
+import { startWorker, type RunningWorker } from '../support/start-worker.js';
+import { newRequestId, offload, postOffload, readResult } from '../support/wire-helpers.js';
+
+const MAX = 4096;
+let backend: FakeBackend;
+let worker: RunningWorker;
+
+beforeAll(async () => {
+  backend = await startFakeBackend();
+  worker = await startWorker({
+    backendUrl: backend.url,
+    assetsDir: writeFixtureAssets().dir,
+    vars: { MODELS: FIXTURE_MODEL_ID, MAX_OFFLOAD_BYTES: String(MAX) },
+  });
+});
+
+afterAll(async () => {
+  await worker?.stop();
+  await backend?.close();
+});
+
+async function expectError(res: Response, status: number, message: RegExp): Promise<void> {
+  const text = await res.text();
+  expect(res.status, text).toBe(status);
+  expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+  expect((JSON.parse(text) as { error: string }).error).toMatch(message);
+}
+
+describe('POST /v1/infer rejects', () => {
+  it('a wrong content type (415)', async () => {
+    await expectError(
+      await postOffload(worker.url, encodeMessage(offload()), { 'content-type': 'application/json' }),
+      415,
+      /content-type must be application\/vnd\.spinn\+msgpack, got "application\/json"/,
+    );
+    const none = await fetch(`${worker.url}/v1/infer`, { method: 'POST', body: new Uint8Array(8) });
+    await expectError(none, 415, /content-type must be/);
+  });
+
+  it('a body over MAX_OFFLOAD_BYTES by content-length (413)', async () => {
+    await expectError(
+      await postOffload(worker.url, new Uint8Array(MAX + 1)),
+      413,
+      /4097 bytes exceeds the limit of 4096/,
+    );
+  });
+
+  it('a streamed body over MAX_OFFLOAD_BYTES without content-length (413)', async () => {
+    const chunk = new Uint8Array(1024);
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(ctrl) {
+        if (sent++ < 8) ctrl.enqueue(chunk);
+        else ctrl.close();
+      },
+    });
+    const res = await fetch(`${worker.url}/v1/infer`, {
+      method: 'POST',
+      headers: { 'content-type': WIRE_CONTENT_TYPE },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    await expectError(res, 413, /exceeds the limit of 4096 bytes/);
+  });
+
+  it('an empty body and bytes that are not msgpack (400)', async () => {
+    await expectError(await postOffload(worker.url, new Uint8Array(0)), 400, /empty body/);
+    await expectError(
+      await postOffload(worker.url, new Uint8Array([0xc1, 0xc1, 0xc1])),
+      400,
+      /not valid msgpack/,
+    );
+    await expectError(await postOffload(worker.url, encodeMessage([1, 2, 3] as never)), 400, /msgpack map/);
+  });
+
+  it('an unknown protocol version (400)', async () => {
+    await expectError(
+      await postOffload(worker.url, encodeMessage({ ...offload(), v: 99 } as never)),
+      400,
+      /unsupported protocol version 99; this server speaks 1/,
+    );
+  });
+
+  it('a message that is not a valid offload (400 naming the field)', async () => {
+    await expectError(
+      await postOffload(worker.url, encodeMessage({ ...offload(), requestId: 'x' } as never)),
+      400,
+      /invalid offload: requestId: request id must be/,
+    );
+    await expectError(
+      await postOffload(worker.url, encodeMessage({ ...offload(), threshold: 2 } as never)),
+      400,
+      /invalid offload: threshold/,
+    );
+  });
+
+  it('an unknown model (404)', async () => {
+    await expectError(
+      await postOffload(worker.url, offload({ modelId: 'nope' })),
+      404,
+      /unknown model "nope"/,
+    );
+  });
+
+  it('a split the model does not offer (400)', async () => {
+    await expectError(
+      await postOffload(worker.url, offload({ split: 7 })),
+      400,
+      /split 7 is out of range for model tiny-test; valid split points: 0, 1, 2/,
+    );
+  });
+
+  it('a tensor whose shape does not match the split (400)', async () => {
+    const good = offload({ split: 1 });
+    const wrong = offload({ split: 2, tensor: good.tensor });
+    await expectError(
+      await postOffload(worker.url, wrong),
+      400,
+      /shape \[1,2,4,4\] does not match split 2.*\[1,4,2,2\]/,
+    );
+    const batch2 = offload({ split: 0, tensor: { ...good.tensor, shape: [2, 1, 4, 4] } });
+    await expectError(await postOffload(worker.url, batch2), 400, /expected \[1,1,4,4\]/);
+  });
+
+  it('a payload whose length does not match its shape (400)', async () => {
+    const msg = offload({ split: 1 });
+    msg.tensor.data = msg.tensor.data.subarray(0, 12);
+    await expectError(
+      await postOffload(worker.url, msg),
+      400,
+      /fp32 payload is 12 bytes; shape \[1,2,4,4\] needs 128/,
+    );
+  });
+
+  it('none of which reached the backend, and the worker keeps serving', async () => {
+    expect(backend.infers).toHaveLength(0);
+    const res = await postOffload(worker.url, offload());
+    expect((await readResult(res)).status).toBe('done');
+    expect(backend.infers).toHaveLength(1);
+  });
+});
+
+describe('msgpack inside workerd', () => {
+  it('decodes bodies that use msgpackr records (repeated structures) without code generation', async () => {
+    const packr = new Packr({ useRecords: true });
+    const msg = offload();
+    const row = { a: 1, b: 'x', c: [1, 2] };
+    const body = packr.pack({
+      ...msg,
+      context: { deviceMs: 5 },
+      padding: Array.from({ length: 10 }, () => ({ ...row })),
+    });
+    const res = await postOffload(worker.url, body);
+    expect((await readResult(res)).status).toBe('done');
+  });
+});
+
+describe('other validation', () => {
+  it('GET /v1/requests/:id is 404 for an id never seen and 400 for a malformed id', async () => {
+    await expectError(await fetch(`${worker.url}/v1/requests/${newRequestId()}`), 404, /is unknown/);
+    await expectError(await fetch(`${worker.url}/v1/requests/short`), 400, /request id must be/);
+  });
+
+  it('unknown routes are JSON 404s; CORS preflight is answered', async () => {
+    await expectError(await fetch(`${worker.url}/v1/nothing`), 404, /no route for GET \/v1\/nothing/);
+    const pre = await fetch(`${worker.url}/v1/infer`, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://example.test', 'access-control-request-method': 'POST' },
+    });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-origin')).toBe('*');
+    expect(pre.headers.get('access-control-allow-methods')).toMatch(/DELETE/);
+  });
+});

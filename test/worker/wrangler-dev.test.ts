@@ -1,0 +1,52 @@
+// The developer/demo path: `wrangler dev` on wrangler.toml as is (real ./models assets), started in its own
+// process group and stopped by group, with a var override pointing it at a test backend.
+
+import { execSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeBackend, type FakeBackend } from '../support/fake-backend.js';
+import { startWranglerDev, type WranglerDev } from '../support/start-wrangler-dev.js';
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+let backend: FakeBackend;
+let dev: WranglerDev;
+
+beforeAll(async () => {
+  backend = await startFakeBackend();
+  dev = await startWranglerDev({
+    port: await freePort(),
+    inspectorPort: await freePort(),
+    vars: { BACKEND_URL: backend.url },
+  });
+  console.log(`wrangler dev ready in ${dev.startupMs.toFixed(0)} ms`);
+});
+
+afterAll(async () => {
+  await dev?.stop();
+  await backend?.close();
+});
+
+describe('wrangler dev', () => {
+  it('serves the worker with the real model assets and reaches the backend', async () => {
+    const health = (await (await fetch(`${dev.url}/healthz`)).json()) as Record<string, any>;
+    expect(health).toMatchObject({ status: 'ok', backend: { url: backend.url, reachable: true } });
+    const models = (await (await fetch(`${dev.url}/v1/models`)).json()) as { models: { id: string }[] };
+    expect(models.models.map((m) => m.id)).toContain('resnet56-fmnist');
+  });
+
+  it('stop() leaves no process of the group (workerd included) behind', async () => {
+    const members = () => execSync(`ps -o pid=,comm= -g ${dev.pgid} || true`).toString().trim();
+    expect(members()).toMatch(/workerd/);
+    await dev.stop();
+    // Exited children may linger as zombies for a moment until their parents reap them.
+    await expect.poll(members, { timeout: 5_000 }).toBe('');
+    await expect(fetch(`${dev.url}/healthz`)).rejects.toThrow();
+  });
+});

@@ -1,0 +1,44 @@
+// The Hono application: CORS for browser clients, the route modules, and the one error shape of the API
+// (`{ error }` JSON, with the status an HttpError carries; anything else is a 500 that still says what broke).
+
+import { Hono } from 'hono';
+import { cors } from 'hono/cors';
+import type { Env } from './env.js';
+import { HttpError, type ErrorBody } from './http-error.js';
+import { healthRoutes } from './routes/health.js';
+import { inferRoutes } from './routes/infer.js';
+import { modelRoutes } from './routes/models.js';
+import { openapiRoutes } from './routes/openapi.js';
+import { requestRoutes } from './routes/requests.js';
+
+export const app = new Hono<{ Bindings: Env }>();
+
+app.use(
+  '*',
+  cors({
+    origin: '*',
+    allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+    allowHeaders: ['content-type', 'if-none-match'],
+    exposeHeaders: ['etag', 'content-length'],
+    maxAge: 86400,
+  }),
+);
+
+app.route('/', inferRoutes);
+app.route('/', requestRoutes);
+app.route('/', modelRoutes);
+app.route('/', healthRoutes);
+app.route('/', openapiRoutes);
+
+app.notFound((c) =>
+  c.json<ErrorBody>({ error: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404),
+);
+
+app.onError((err, c) => {
+  if (err instanceof HttpError) return c.json<ErrorBody>({ error: err.message }, err.status);
+  console.error('unhandled error', err);
+  return c.json<ErrorBody>(
+    { error: `internal error: ${err instanceof Error ? err.message : String(err)}` },
+    500,
+  );
+});

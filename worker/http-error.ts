@@ -1,0 +1,18 @@
+// One error type for every 4xx/5xx the worker answers on purpose, so routes just throw and the app's error
+// handler renders the single error shape of the API: `{ "error": "<what was wrong>" }`.
+
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+
+export class HttpError extends Error {
+  override readonly name = 'HttpError';
+  constructor(
+    readonly status: ContentfulStatusCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ErrorBody {
+  error: string;
+}

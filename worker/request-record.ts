@@ -1,0 +1,102 @@
+// The lifecycle record of one request id, as the RequestState Durable Object stores it and GET /v1/requests/:id
+// shows it: status, when each transition happened, the plan the client used and the result fields. Pure data and
+// helpers so the Durable Object class stays a thin shell around storage and the backend call.
+
+import { PROTOCOL_VERSION, type ResultMessage, type ResultStatus } from '../core/wire.js';
+import type { BackendCancelAnswer } from './backend-client.js';
+
+export type LifecycleStatus = 'pending' | 'running' | ResultStatus;
+
+export const FINAL_STATUSES: readonly LifecycleStatus[] = ['done', 'cancelled', 'failed'];
+
+export interface ResultFields {
+  exit: number | null;
+  label: number | null;
+  confidence: number | null;
+  serverMs: number;
+  queueMs: number;
+  blocksRun: number;
+}
+
+export interface RequestRecord {
+  requestId: string;
+  status: LifecycleStatus;
+  /** Epoch ms of each transition this request went through (the edge's clock). */
+  timestamps: Partial<Record<LifecycleStatus, number>>;
+  /** Set once an offload reached the edge; null for a request only ever cancelled. */
+  modelId: string | null;
+  split: number | null;
+  threshold: number | null;
+  /** True when the cancel arrived before any offload, so the later offload is answered `cancelled`. */
+  cancelledBeforeOffload: boolean;
+  result: ResultFields | null;
+  /** Why the request failed (backend unreachable, timeout, backend error). */
+  error: string | null;
+  /** What the backend said to our cancel, kept so repeated cancels give the same answer. */
+  backendCancel: BackendCancelAnswer | null;
+}
+
+export function newRecord(requestId: string): RequestRecord {
+  return {
+    requestId,
+    status: 'pending',
+    timestamps: {},
+    modelId: null,
+    split: null,
+    threshold: null,
+    cancelledBeforeOffload: false,
+    result: null,
+    error: null,
+    backendCancel: null,
+  };
+}
+
+export function transition(record: RequestRecord, status: LifecycleStatus, at = Date.now()): void {
+  record.status = status;
+  record.timestamps[status] = at;
+}
+
+export function isFinal(status: LifecycleStatus): boolean {
+  return FINAL_STATUSES.includes(status);
+}
+
+const EMPTY_FIELDS: ResultFields = {
+  exit: null,
+  label: null,
+  confidence: null,
+  serverMs: 0,
+  queueMs: 0,
+  blocksRun: 0,
+};
+
+export function resultFields(r: ResultMessage): ResultFields {
+  return {
+    exit: r.exit,
+    label: r.label,
+    confidence: r.confidence,
+    serverMs: r.serverMs,
+    queueMs: r.queueMs,
+    blocksRun: r.blocksRun,
+  };
+}
+
+/** A wire result for a final record (the plan is added by the route). */
+export function resultMessageOf(record: RequestRecord): ResultMessage {
+  const status: ResultStatus = isFinal(record.status) ? (record.status as ResultStatus) : 'failed';
+  const msg: ResultMessage = {
+    v: PROTOCOL_VERSION,
+    kind: 'result',
+    requestId: record.requestId,
+    status,
+    ...(status === 'done'
+      ? (record.result ?? EMPTY_FIELDS)
+      : { ...EMPTY_FIELDS, ...pickTimes(record.result) }),
+  };
+  if (record.error) msg.error = record.error.slice(0, 2000);
+  return msg;
+}
+
+// A cancelled or failed result keeps the backend's cost numbers but never an answer.
+function pickTimes(f: ResultFields | null): Partial<ResultFields> {
+  return f ? { serverMs: f.serverMs, queueMs: f.queueMs, blocksRun: f.blocksRun } : {};
+}

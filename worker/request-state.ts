@@ -1,0 +1,194 @@
+// The RequestState Durable Object: one instance per request id, the single truth for that request's lifecycle.
+// It serialises offload and cancel for the id (a cancel that arrives first wins; a second offload is refused),
+// makes the backend call with an AbortController so a cancel can stop it, and keeps the record in durable storage
+// (surviving eviction) until an alarm deletes it (REQUEST_RETENTION_MS, default an hour, after first seen).
+
+import { DurableObject } from 'cloudflare:workers';
+import type { ResultMessage } from '../core/wire.js';
+import { backendCancel, backendInfer, type BackendCancelAnswer } from './backend-client.js';
+import { readConfig, type Env } from './env.js';
+import {
+  isFinal,
+  newRecord,
+  resultFields,
+  resultMessageOf,
+  transition,
+  type RequestRecord,
+} from './request-record.js';
+
+const KEY = 'record';
+
+export interface OffloadInput {
+  requestId: string;
+  modelId: string;
+  split: number;
+  threshold: number;
+  /** The offload exactly as the client sent it; forwarded to the backend unchanged. */
+  body: Uint8Array;
+}
+
+export type OffloadReply =
+  | { kind: 'result'; httpStatus: 200 | 502 | 504; result: ResultMessage }
+  | { kind: 'conflict'; error: string };
+
+export interface CancelReply {
+  requestId: string;
+  status: RequestRecord['status'];
+  cancelledBeforeOffload: boolean;
+  backend: BackendCancelAnswer;
+}
+
+export class RequestState extends DurableObject<Env> {
+  private record: RequestRecord | null = null;
+  private inflight: AbortController | null = null;
+  /** The backend cancel call of the first DELETE, so concurrent repeats answer with its result. */
+  private cancelling: Promise<BackendCancelAnswer> | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    void ctx.blockConcurrencyWhile(async (): Promise<void> => {
+      const record = (await ctx.storage.get<RequestRecord>(KEY)) ?? null;
+      if (record && !isFinal(record.status)) {
+        // The isolate that made the backend call is gone, and its fetch with it: the call can no longer answer.
+        record.error = 'the edge restarted while the backend call was in flight';
+        transition(record, 'failed');
+        await ctx.storage.put(KEY, record);
+      }
+      this.record = record;
+    });
+  }
+
+  /** The stored record, or null for an id this object never saw (nothing is written). */
+  async snapshot(): Promise<RequestRecord | null> {
+    return this.record;
+  }
+
+  async offload(input: OffloadInput): Promise<OffloadReply> {
+    const config = readConfig(this.env);
+    let record = this.record;
+    if (record?.cancelledBeforeOffload && record.modelId === null) {
+      // The cancel got here first: answer `cancelled` and never contact the backend.
+      Object.assign(record, { modelId: input.modelId, split: input.split, threshold: input.threshold });
+      await this.save(record);
+      return { kind: 'result', httpStatus: 200, result: resultMessageOf(record) };
+    }
+    if (record) {
+      return {
+        kind: 'conflict',
+        error: `request ${input.requestId} already has an offload (status ${record.status}); request ids are single-use`,
+      };
+    }
+    record = newRecord(input.requestId);
+    Object.assign(record, { modelId: input.modelId, split: input.split, threshold: input.threshold });
+    transition(record, 'pending');
+    transition(record, 'running');
+    this.record = record;
+    const controller = new AbortController();
+    this.inflight = controller;
+    await this.save(record);
+
+    const outcome = await backendInfer(config, input.body, controller.signal);
+    this.inflight = null;
+    if (record.status === 'cancelled') {
+      // A cancel arrived while the backend worked; it wins whatever the backend said.
+      if (outcome.kind === 'result') record.result = resultFields(outcome.result);
+      await this.save(record);
+      return { kind: 'result', httpStatus: 200, result: resultMessageOf(record) };
+    }
+    let httpStatus: 200 | 502 | 504 = 200;
+    switch (outcome.kind) {
+      case 'result':
+        record.result = resultFields(outcome.result);
+        if (outcome.result.error) record.error = outcome.result.error;
+        transition(record, outcome.result.status);
+        if (outcome.result.status === 'failed') {
+          httpStatus = 502;
+          record.error ??= `backend failed the request (HTTP ${outcome.httpStatus})`;
+        }
+        break;
+      case 'timeout':
+        httpStatus = 504;
+        record.error = outcome.error;
+        transition(record, 'failed');
+        break;
+      case 'unreachable':
+      case 'bad-response':
+        httpStatus = 502;
+        record.error = outcome.error;
+        transition(record, 'failed');
+        break;
+      case 'aborted':
+        // Only a cancel aborts, and a cancel sets `cancelled` first; reaching here means storage was reset.
+        record.error = 'backend call aborted';
+        transition(record, 'failed');
+        httpStatus = 502;
+        break;
+    }
+    await this.save(record);
+    return { kind: 'result', httpStatus, result: resultMessageOf(record) };
+  }
+
+  async cancel(requestId: string): Promise<CancelReply> {
+    let record = this.record;
+    if (record && isFinal(record.status)) {
+      // Idempotent: the request already ended (or was cancelled); report the same final state again.
+      const backend = this.cancelling
+        ? await this.cancelling
+        : (record.backendCancel ?? {
+            ok: true,
+            skipped: `request already ${record.status}; nothing to cancel`,
+          });
+      return this.cancelReply(record, backend);
+    }
+    if (!record) {
+      record = newRecord(requestId);
+      record.cancelledBeforeOffload = true;
+      transition(record, 'cancelled');
+      record.backendCancel = {
+        ok: true,
+        skipped: 'no offload reached the edge yet; the backend was not involved',
+      };
+      this.record = record;
+      await this.save(record);
+      return this.cancelReply(record, record.backendCancel);
+    }
+    // pending or running: stop our fetch now, then tell the backend to stop computing.
+    transition(record, 'cancelled');
+    this.inflight?.abort();
+    this.inflight = null;
+    this.cancelling = backendCancel(readConfig(this.env), requestId);
+    try {
+      await this.save(record);
+      record.backendCancel = await this.cancelling;
+      await this.save(record);
+    } finally {
+      this.cancelling = null;
+    }
+    return this.cancelReply(record, record.backendCancel);
+  }
+
+  override async alarm(): Promise<void> {
+    this.inflight?.abort();
+    this.inflight = null;
+    this.record = null;
+    await this.ctx.storage.deleteAll();
+  }
+
+  private cancelReply(record: RequestRecord, backend: BackendCancelAnswer): CancelReply {
+    return {
+      requestId: record.requestId,
+      status: record.status,
+      cancelledBeforeOffload: record.cancelledBeforeOffload,
+      backend,
+    };
+  }
+
+  private async save(record: RequestRecord): Promise<void> {
+    // The alarm deleted this request while a call was still running: do not resurrect it.
+    if (this.record !== record) return;
+    await this.ctx.storage.put(KEY, record);
+    if ((await this.ctx.storage.getAlarm()) === null) {
+      await this.ctx.storage.setAlarm(Date.now() + readConfig(this.env).requestRetentionMs);
+    }
+  }
+}

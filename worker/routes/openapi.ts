@@ -1,0 +1,10 @@
+// GET /v1/openapi.json: the API description (worker/openapi.json), bundled into the worker so it always matches
+// the deployed code.
+
+import { Hono } from 'hono';
+import type { Env } from '../env.js';
+import spec from '../openapi.json';
+
+export const openapiRoutes = new Hono<{ Bindings: Env }>();
+
+openapiRoutes.get('/v1/openapi.json', (c) => c.json(spec));

@@ -1,0 +1,29 @@
+// GET and DELETE /v1/requests/:id: read a request's lifecycle and cancel it. Both go to the request's Durable
+// Object, the single truth for the id; a read never creates state (an id never seen is a 404).
+
+import { Hono } from 'hono';
+import { requestIdSchema } from '../../core/wire.js';
+import type { Env } from '../env.js';
+import { HttpError } from '../http-error.js';
+
+export const requestRoutes = new Hono<{ Bindings: Env }>();
+
+function requestId(raw: string): string {
+  const parsed = requestIdSchema.safeParse(raw);
+  if (!parsed.success) throw new HttpError(400, parsed.error.issues[0]?.message ?? 'invalid request id');
+  return parsed.data;
+}
+
+requestRoutes.get('/v1/requests/:id', async (c) => {
+  const id = requestId(c.req.param('id'));
+  const stub = c.env.REQUEST_STATE.get(c.env.REQUEST_STATE.idFromName(id));
+  const record = await stub.snapshot();
+  if (!record) throw new HttpError(404, `request ${id} is unknown (never seen, or expired)`);
+  return c.json(record);
+});
+
+requestRoutes.delete('/v1/requests/:id', async (c) => {
+  const id = requestId(c.req.param('id'));
+  const stub = c.env.REQUEST_STATE.get(c.env.REQUEST_STATE.idFromName(id));
+  return c.json(await stub.cancel(id));
+});
