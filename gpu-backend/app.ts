@@ -1,0 +1,331 @@
+// The backend's internal HTTP API as a Hono app (testable with app.request(), served by main.ts): infer, cancel,
+// request records, health and Prometheus metrics. It validates every offload against the manifest before any work
+// is queued, turns bad input into clear JSON 4xx errors, and owns the cancel rules (running, queued,
+// before-arrival, already finished; all idempotent). Only the edge worker calls it, with a bearer token.
+
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { CodecError, decodeTensor } from '../core/tensor-codec.js';
+import {
+  PROTOCOL_VERSION,
+  WIRE_CONTENT_TYPE,
+  WireError,
+  decodeOffload,
+  encodeMessage,
+  requestIdSchema,
+  type ResultMessage,
+} from '../core/wire.js';
+import type { CancelRegistry } from './cancel-registry.js';
+import type { ProviderChoice } from './config.js';
+import { PoolClosedError, QueueFullError, type InferencePool, type JobOutcome } from './inference-pool.js';
+import type { Logger } from './log.js';
+import { PROMETHEUS_CONTENT_TYPE, type BackendMetrics } from './metrics.js';
+import { expectedInputShape, type LoadedModel } from './model-store.js';
+import type { CancelState, RequestRecord, RequestRecords } from './request-records.js';
+
+export interface AppDeps {
+  token: string | null;
+  maxBodyBytes: number;
+  maxQueue: number;
+  threads: number;
+  requestedProvider: ProviderChoice;
+  models: LoadedModel[];
+  pool: InferencePool;
+  cancels: CancelRegistry;
+  records: RequestRecords;
+  metrics: BackendMetrics;
+  log: Logger;
+}
+
+/** Flipped by the server on shutdown: new offloads get 503 while in-flight ones finish. */
+export interface AppState {
+  draining: boolean;
+}
+
+export interface CancelResponse {
+  requestId: string;
+  state: CancelState;
+  blocksRun?: number;
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+export function createApp(deps: AppDeps, state: AppState = { draining: false }): Hono {
+  const { pool, cancels, records, metrics, log } = deps;
+  const models = new Map(deps.models.map((m) => [m.manifest.id, m]));
+  const expectedAuth = deps.token === null ? null : digest(`Bearer ${deps.token}`);
+  const app = new Hono();
+
+  const fail = (c: Context, status: ContentfulStatusCode, reason: string, error: string) => {
+    metrics.rejected.inc({ reason });
+    return c.json({ error }, status);
+  };
+
+  app.use('*', async (c, next) => {
+    if (state.draining) c.header('connection', 'close');
+    if (expectedAuth) {
+      // Compare digests so the comparison takes the same time whatever the header's length and content.
+      const got = digest(c.req.header('authorization') ?? '');
+      if (!timingSafeEqual(got, expectedAuth)) {
+        c.header('www-authenticate', 'Bearer realm="spinn-backend"');
+        return fail(c, 401, 'unauthorized', 'missing or wrong bearer token');
+      }
+    }
+    await next();
+  });
+
+  app.post(
+    '/infer',
+    bodyLimit({
+      maxSize: deps.maxBodyBytes,
+      onError: (c) => fail(c, 413, 'too_large', `request body exceeds ${deps.maxBodyBytes} bytes`),
+    }),
+    async (c) => {
+      const received = Date.now();
+      const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+      if (type !== WIRE_CONTENT_TYPE) {
+        return fail(
+          c,
+          415,
+          'unsupported_media_type',
+          `content-type must be ${WIRE_CONTENT_TYPE}, got ${JSON.stringify(type)}`,
+        );
+      }
+      if (state.draining) return fail(c, 503, 'shutting_down', 'the backend is shutting down');
+      const body = new Uint8Array(await c.req.arrayBuffer());
+
+      let offload;
+      try {
+        offload = decodeOffload(body);
+      } catch (e) {
+        if (e instanceof WireError) return fail(c, 400, 'bad_request', e.message);
+        throw e;
+      }
+      const { requestId, modelId, split, threshold } = offload;
+      const model = models.get(modelId);
+      if (!model)
+        return fail(
+          c,
+          404,
+          'not_found',
+          `unknown model ${JSON.stringify(modelId)}; this backend serves ${[...models.keys()].join(', ')}`,
+        );
+      const expected = expectedInputShape(model.manifest, split);
+      if ('error' in expected) return fail(c, 400, 'bad_request', expected.error);
+      const got = offload.tensor.shape;
+      if (got.length !== expected.shape.length || got.some((d, i) => d !== expected.shape[i])) {
+        return fail(
+          c,
+          400,
+          'bad_request',
+          `tensor shape [${got.join(',')}] does not match [${expected.shape.join(',')}] expected at split ${split} of ${modelId}`,
+        );
+      }
+      let tensor;
+      try {
+        tensor = decodeTensor(offload.tensor);
+      } catch (e) {
+        if (e instanceof CodecError) return fail(c, 400, 'bad_request', `bad tensor: ${e.message}`);
+        throw e;
+      }
+      if (pool.has(requestId)) return fail(c, 409, 'conflict', `request ${requestId} is already in flight`);
+
+      const record: RequestRecord = records.put({
+        requestId,
+        modelId,
+        status: 'queued',
+        split,
+        threshold,
+        blocksRun: 0,
+        exit: null,
+        label: null,
+        confidence: null,
+        receivedAt: received,
+        queueMs: null,
+        serverMs: null,
+        totalMs: null,
+        cancelled: false,
+        cancelState: null,
+        blocksRunAtCancel: null,
+        cancelAfterMs: null,
+        error: null,
+        ...carryCancel(records.get(requestId)),
+      });
+
+      // A cancel that came first wins: answer at once, compute nothing.
+      if (cancels.take(requestId) || record.cancelled) {
+        record.cancelled = true;
+        record.cancelState ??= 'cancelled-before-arrival';
+        return reply(c, record, {
+          status: 'cancelled',
+          exit: null,
+          label: null,
+          confidence: null,
+          blocksRun: 0,
+          computeMs: 0,
+          queueMs: 0,
+        });
+      }
+
+      let outcome: JobOutcome;
+      try {
+        outcome = await pool.submit(
+          { requestId, modelId, split, threshold, values: tensor.values, shape: tensor.shape },
+          { onStart: () => void (record.status = 'running') },
+        );
+      } catch (e) {
+        record.status = 'failed';
+        if (e instanceof QueueFullError) {
+          record.error = e.message;
+          c.header('retry-after', '1');
+          return fail(c, 503, 'queue_full', `backend overloaded: ${e.message}`);
+        }
+        if (e instanceof PoolClosedError) return fail(c, 503, 'shutting_down', e.message);
+        throw e;
+      }
+      if (outcome.status === 'failed')
+        log('error', 'inference failed', { requestId, modelId, split, error: outcome.error });
+      return reply(c, record, outcome);
+    },
+  );
+
+  function reply(c: Context, record: RequestRecord, o: JobOutcome) {
+    record.status = o.status;
+    record.blocksRun = o.blocksRun;
+    record.exit = o.exit;
+    record.label = o.label;
+    record.confidence = o.confidence;
+    record.queueMs = o.queueMs;
+    record.serverMs = o.computeMs;
+    record.totalMs = Date.now() - record.receivedAt;
+    record.error = o.error ?? null;
+    if (o.status === 'cancelled') record.cancelled = true;
+
+    metrics.requests.inc({ status: o.status });
+    metrics.blocksRun.inc({}, o.blocksRun);
+    if (o.status === 'done' && o.exit !== null) metrics.exits.inc({ exit: String(o.exit) });
+    if (o.computeMs > 0 || o.status !== 'cancelled') metrics.compute.observe(o.computeMs / 1000);
+    if (record.cancelState !== 'cancelled-before-arrival') metrics.queueWait.observe(o.queueMs / 1000);
+
+    const msg: ResultMessage = {
+      v: PROTOCOL_VERSION,
+      kind: 'result',
+      requestId: record.requestId,
+      status: o.status,
+      exit: o.exit,
+      label: o.label,
+      confidence: o.confidence === null ? null : Math.min(1, Math.max(0, o.confidence)),
+      serverMs: o.computeMs,
+      queueMs: o.queueMs,
+      blocksRun: o.blocksRun,
+      ...(o.error ? { error: o.error.slice(0, 2000) } : {}),
+    };
+    return c.body(encodeMessage(msg) as Uint8Array<ArrayBuffer>, 200, { 'content-type': WIRE_CONTENT_TYPE });
+  }
+
+  app.post('/cancel/:requestId', (c) => {
+    const parsed = requestIdSchema.safeParse(c.req.param('requestId'));
+    if (!parsed.success) return fail(c, 400, 'bad_request', parsed.error.issues[0]!.message);
+    const requestId = parsed.data;
+    const record = records.get(requestId);
+    const hit = pool.cancel(requestId);
+    let res: CancelResponse;
+    if (hit.state === 'running' || hit.state === 'queued') {
+      const state: CancelState = hit.state === 'running' ? 'cancelled-running' : 'cancelled-queued';
+      const blocksRun = hit.state === 'running' ? hit.blocksRun : 0;
+      if (record && !record.cancelState) {
+        record.cancelState = state;
+        record.blocksRunAtCancel = blocksRun;
+        record.cancelAfterMs = Date.now() - record.receivedAt;
+      }
+      res = { requestId, state: record?.cancelState ?? state, blocksRun };
+      metrics.cancels.inc({ state: hit.state });
+    } else if (hit.state === 'finishing') {
+      res = { requestId, state: 'already-finished', blocksRun: hit.blocksRun };
+      metrics.cancels.inc({ state: 'finished' });
+    } else if (record) {
+      // Finished (or cancelled earlier): repeat what the first cancel found, so cancel stays idempotent.
+      res = { requestId, state: record.cancelState ?? 'already-finished', blocksRun: record.blocksRun };
+      metrics.cancels.inc({ state: 'finished' });
+    } else {
+      cancels.remember(requestId);
+      res = { requestId, state: 'cancelled-before-arrival' };
+      metrics.cancels.inc({ state: 'before_arrival' });
+    }
+    return c.json(res);
+  });
+
+  app.get('/requests/:requestId', (c) => {
+    const id = c.req.param('requestId');
+    const record = records.get(id);
+    if (!record) {
+      return c.json(
+        { error: `no record of request ${id}${cancels.has(id) ? ' (a cancel for it is remembered)' : ''}` },
+        404,
+      );
+    }
+    const live = record.status === 'running' ? pool.progress(id) : null;
+    return c.json(live === null ? record : { ...record, blocksRun: live });
+  });
+
+  app.get('/health', (c) => {
+    const s = pool.stats();
+    const ok = !state.draining && s.ready > 0;
+    return c.json(
+      {
+        status: state.draining ? 'draining' : ok ? 'ok' : 'unavailable',
+        protocolVersion: PROTOCOL_VERSION,
+        models: [...models.keys()],
+        provider: s.provider,
+        requestedProvider: deps.requestedProvider,
+        providerFallbackReason: s.fallbackReason,
+        workers: s.workers,
+        workersReady: s.ready,
+        threadsPerSession: deps.threads,
+        busy: s.busy,
+        queued: s.queued,
+        maxQueue: deps.maxQueue,
+        workerRestarts: s.workerRestarts,
+      },
+      ok ? 200 : 503,
+    );
+  });
+
+  app.get('/metrics', (c) => {
+    const s = pool.stats();
+    const text = metrics.render({
+      workers: s.workers,
+      workersReady: s.ready,
+      busy: s.busy,
+      queued: s.queued,
+      maxQueue: deps.maxQueue,
+      provider: s.provider,
+      requestedProvider: deps.requestedProvider,
+      earlyCancels: cancels.size,
+      records: records.size,
+      workerRestarts: s.workerRestarts,
+      draining: state.draining,
+    });
+    return c.body(text, 200, { 'content-type': PROMETHEUS_CONTENT_TYPE });
+  });
+
+  app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
+  app.onError((err, c) => {
+    log('error', 'unexpected error', { path: c.req.path, error: err.message, stack: err.stack });
+    return c.json({ error: `internal error: ${err.message}` }, 500);
+  });
+  return app;
+}
+
+/** A request id that was cancelled before (its record survives) stays cancelled when it is offloaded again. */
+function carryCancel(prev: RequestRecord | undefined): Partial<RequestRecord> {
+  if (!prev?.cancelled) return {};
+  return {
+    cancelled: true,
+    cancelState: prev.cancelState,
+    blocksRunAtCancel: prev.blocksRunAtCancel,
+    cancelAfterMs: prev.cancelAfterMs,
+  };
+}

@@ -1,0 +1,204 @@
+// The backend's API edges: every malformed or unauthorised call gets a clear JSON error with the right status
+// before any work is queued, and /health and /metrics report what runs (workers, queue, execution provider) in
+// formats their consumers parse (JSON, Prometheus text).
+
+import { Packr } from 'msgpackr';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeTensor } from '../../core/tensor-codec.js';
+import { WIRE_CONTENT_TYPE, encodeMessage } from '../../core/wire.js';
+import { createBackend, type Backend } from '../../gpu-backend/server.js';
+import { silentLogger } from '../../gpu-backend/log.js';
+import { inferInit, newRequestId, offloadBody, readResult, testConfig, testImages } from './helpers.js';
+
+const TOKEN = 'test-token-0123456789';
+const auth = { authorization: `Bearer ${TOKEN}` };
+const packr = new Packr({ useRecords: false });
+
+describe('gpu-backend API', () => {
+  let backend: Backend;
+  let image: Float32Array;
+
+  beforeAll(async () => {
+    backend = await createBackend(testConfig({ token: TOKEN, maxBodyBytes: 100 * 1024 }), silentLogger);
+    image = testImages(1)[0]!;
+  });
+  afterAll(async () => {
+    await backend?.close(0);
+  });
+
+  const post = (body: Uint8Array, headers: Record<string, string> = auth) =>
+    backend.app.request('/infer', inferInit(body, headers));
+  const good = (over: Partial<Parameters<typeof offloadBody>[0]> = {}) =>
+    offloadBody({
+      requestId: newRequestId('api'),
+      split: 0,
+      threshold: 0.9,
+      values: image.slice(),
+      shape: [1, 1, 32, 32],
+      ...over,
+    });
+  async function expectError(res: Response, status: number, pattern: RegExp) {
+    expect(res.status).toBe(status);
+    expect(res.headers.get('content-type')).toMatch(/application\/json/);
+    const body = (await res.json()) as { error: string };
+    expect(body.error).toMatch(pattern);
+  }
+
+  it('answers a well-formed offload', async () => {
+    expect((await readResult(await post(good()))).status).toBe('done');
+  });
+
+  it('requires the bearer token on every route', async () => {
+    await expectError(await post(good(), {}), 401, /bearer token/);
+    await expectError(await post(good(), { authorization: 'Bearer wrong' }), 401, /bearer token/);
+    const r = await backend.app.request('/health');
+    expect(r.status).toBe(401);
+    expect(r.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    expect((await backend.app.request('/metrics')).status).toBe(401);
+    expect((await backend.app.request('/cancel/abcdefgh1', { method: 'POST' })).status).toBe(401);
+  });
+
+  it('rejects bodies that are not a valid offload with 400', async () => {
+    await expectError(await post(new TextEncoder().encode('{"json": true}')), 400, /not valid msgpack/);
+    await expectError(await post(new Uint8Array([0x85, 0xa1])), 400, /not valid msgpack/);
+    const v2 = packr.pack({ v: 2, kind: 'offload', requestId: newRequestId() });
+    await expectError(await post(v2), 400, /unsupported protocol version 2.*speaks 1/);
+    await expectError(await post(packr.pack({ v: 1, kind: 'offload' })), 400, /invalid offload: .*requestId/);
+    await expectError(await post(good({ requestId: 'short' })), 400, /request id/);
+  });
+
+  it('rejects tensors that do not fit the split with 400', async () => {
+    await expectError(
+      await post(good({ values: new Float32Array(16 * 32 * 32), shape: [1, 16, 32, 32] })),
+      400,
+      /shape \[1,16,32,32\] does not match \[1,1,32,32\] expected at split 0/,
+    );
+    await expectError(
+      await post(good({ values: new Float32Array(2 * 1024), shape: [2, 1, 32, 32] })),
+      400,
+      /does not match/,
+    );
+    await expectError(
+      await post(good({ split: 28, shape: [1, 64, 8, 8], values: new Float32Array(4096) })),
+      400,
+      /split 28 is out of range.*0\.\.27/,
+    );
+    // Declared shape and payload length disagree.
+    const lying = encodeMessage({
+      v: 1,
+      kind: 'offload',
+      requestId: newRequestId(),
+      modelId: 'resnet56-fmnist',
+      split: 0,
+      threshold: 1,
+      context: {},
+      tensor: { ...encodeTensor(image, [1, 1, 32, 32], { scheme: 'fp32' }), data: new Uint8Array(100) },
+    });
+    await expectError(await post(lying), 400, /payload is 100 bytes/);
+  });
+
+  it('answers 404 for an unknown model, 413 for an oversized body, 415 for the wrong content type', async () => {
+    await expectError(await post(good({ modelId: 'resnet-nope' })), 404, /unknown model "resnet-nope"/);
+    const big = good({ split: 1, values: new Float32Array(32 * 32 * 32), shape: [1, 32, 32, 32] }); // 128 KiB
+    await expectError(await post(big), 413, /exceeds 102400 bytes/);
+    const r = await backend.app.request('/infer', {
+      method: 'POST',
+      body: good() as Uint8Array<ArrayBuffer>,
+      headers: { ...auth, 'content-type': 'application/json' },
+    });
+    await expectError(r, 415, new RegExp(WIRE_CONTENT_TYPE.replace(/[+.]/g, '\\$&')));
+    await expectError(await backend.app.request('/nope', { headers: auth }), 404, /no route/);
+  });
+
+  it('reports health with the execution provider in use', async () => {
+    const r = await backend.app.request('/health', { headers: auth });
+    expect(r.status).toBe(200);
+    const h = (await r.json()) as Record<string, unknown>;
+    expect(h).toMatchObject({
+      status: 'ok',
+      models: ['resnet56-fmnist'],
+      requestedProvider: 'auto',
+      workers: 1,
+      workersReady: 1,
+      busy: 0,
+      queued: 0,
+    });
+    expect(['cpu', 'cuda']).toContain(h.provider);
+    if (h.provider === 'cpu') expect(h.providerFallbackReason).toEqual(expect.any(String));
+  });
+
+  it('exposes Prometheus metrics', async () => {
+    const r = await backend.app.request('/metrics', { headers: auth });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const families = parsePrometheus(await r.text());
+    for (const [name, type] of [
+      ['spinn_backend_requests_total', 'counter'],
+      ['spinn_backend_rejected_total', 'counter'],
+      ['spinn_backend_cancels_total', 'counter'],
+      ['spinn_backend_compute_seconds', 'histogram'],
+      ['spinn_backend_queue_seconds', 'histogram'],
+      ['spinn_backend_queue_depth', 'gauge'],
+      ['spinn_backend_workers_busy', 'gauge'],
+      ['spinn_backend_execution_provider', 'gauge'],
+    ] as const) {
+      expect(families.get(name)?.type, name).toBe(type);
+    }
+    const samples = (name: string) => families.get(name)!.samples;
+    expect(
+      samples('spinn_backend_requests_total').find((s) => s.labels.status === 'done')!.value,
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      samples('spinn_backend_rejected_total').find((s) => s.labels.reason === 'unauthorized')!.value,
+    ).toBeGreaterThanOrEqual(1);
+    const count = samples('spinn_backend_compute_seconds').find(
+      (s) => s.name === 'spinn_backend_compute_seconds_count',
+    )!;
+    expect(count.value).toBeGreaterThanOrEqual(1);
+    const ep = samples('spinn_backend_execution_provider')[0]!;
+    expect(ep.labels).toMatchObject({ requested: 'auto' });
+    expect(['cpu', 'cuda']).toContain(ep.labels.provider);
+  });
+});
+
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** A strict reader of the Prometheus text format (0.0.4): every line must be a comment, HELP, TYPE or sample. */
+function parsePrometheus(text: string): Map<string, { type: string; samples: Sample[] }> {
+  const families = new Map<string, { type: string; samples: Sample[] }>();
+  const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*';
+  const sampleRe = new RegExp(`^(${NAME})(?:\\{(.*)\\})? (\\S+)$`);
+  const labelRe = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(?:,|$)/g;
+  expect(text.endsWith('\n')).toBe(true);
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const type = line.match(new RegExp(`^# TYPE (${NAME}) (counter|gauge|histogram|summary|untyped)$`));
+    if (type) {
+      expect(families.has(type[1]!), `duplicate TYPE for ${type[1]}`).toBe(false);
+      families.set(type[1]!, { type: type[2]!, samples: [] });
+      continue;
+    }
+    if (line.startsWith('# HELP ') || line.startsWith('#')) continue;
+    const m = line.match(sampleRe);
+    expect(m, `not a Prometheus sample line: ${line}`).not.toBeNull();
+    const [, name, rawLabels = '', rawValue] = m!;
+    const value = rawValue === '+Inf' ? Infinity : rawValue === '-Inf' ? -Infinity : Number(rawValue);
+    expect(Number.isNaN(value) && rawValue !== 'NaN', `bad value in: ${line}`).toBe(false);
+    const labels: Record<string, string> = {};
+    for (const l of rawLabels.matchAll(labelRe)) labels[l[1]!] = l[2]!;
+    const family = [...families.keys()].find(
+      (f) =>
+        name === f ||
+        (families.get(f)!.type === 'histogram' &&
+          /^_(bucket|sum|count)$/.test(name!.slice(f.length)) &&
+          name!.startsWith(f)),
+    );
+    expect(family, `sample ${name} before its TYPE`).toBeDefined();
+    families.get(family!)!.samples.push({ name: name!, labels, value });
+  }
+  return families;
+}
