@@ -1,0 +1,102 @@
+// Options of SpinnClient and of one classify call, with their defaults. Every option is optional except where
+// the client cannot guess: the edge's URL and the model's id.
+
+import type { InferenceSession } from 'onnxruntime-common';
+import type { ExecutorStep } from '../core/progressive-executor.js';
+import type { ModelFileCache } from './model-cache.js';
+import type { ModelSource } from './model-source.js';
+import type { OrtModule } from './ort-module.js';
+import type { LocalContinuation } from './race.js';
+
+/** Where to split and how confident an exit must be. */
+export interface ExecutionPlan {
+  /**
+   * Blocks the device runs before offloading: 0 = server-only (the preprocessed input is sent), the model's
+   * block count = device-only (no network). Any value in between must be one of the manifest's `splits`.
+   */
+  split: number;
+  /** Early-exit confidence threshold in [0, 1]; 1 disables early exits (only the final classifier answers). */
+  threshold: number;
+}
+
+export interface SpinnClientOptions {
+  /** Base URL of the edge worker, e.g. `https://spinn.example.workers.dev` (no trailing `/v1`). */
+  edgeUrl: string;
+  /** Model id as in the manifest, e.g. `resnet56-fmnist`. */
+  modelId: string;
+  /**
+   * Default plan for calls that pass none. A missing `split` means device-only; a missing `threshold` means
+   * DEFAULT_THRESHOLD. With `followEdgePlan`, the edge's suggested plan replaces it after the first offload.
+   */
+  plan?: Partial<ExecutionPlan>;
+  /**
+   * Use the plan the edge returns with each result (`result.plan`) for the next call that passes no plan of its
+   * own (default true). Plans the model cannot run (unknown split) are ignored.
+   */
+  followEdgePlan?: boolean;
+  /** Give up waiting for the server after this many ms (the fetch is aborted and cancelled); default 5000. */
+  offloadTimeoutMs?: number;
+  /** Timeout of the fire-and-forget `DELETE /v1/requests/:id`, ms; default 2000. */
+  cancelTimeoutMs?: number;
+  /** What the device does with its remaining blocks after offloading; default 'race' (see LocalContinuation). */
+  localContinuation?: LocalContinuation;
+  /** fetch to use (default `globalThis.fetch`); inject one for tests, auth or custom transports. */
+  fetch?: typeof fetch;
+  /** Extra headers sent with every request to the edge (e.g. an API key). */
+  headers?: Record<string, string>;
+  /**
+   * The onnxruntime module (default: `await import('onnxruntime-web')`). Any module with the OrtModule shape works,
+   * onnxruntime-node included.
+   */
+  ort?: OrtModule;
+  /**
+   * Sets `ort.env.wasm.numThreads` before the first session is created (the setting is global to the module). In
+   * browsers more than 1 needs cross-origin isolation; in Node 1 is recommended. Left untouched when omitted.
+   */
+  wasmNumThreads?: number;
+  /** Sets `ort.env.wasm.wasmPaths` (where the .wasm/.mjs files are served from). Left untouched when omitted. */
+  /**
+   * Sets `ort.env.wasm.proxy`: run the wasm backend in a Web Worker (browsers only), so block compute does not
+   * block the page — nor the client's reading of the server's answer while it races. Left untouched when omitted.
+   */
+  wasmProxy?: boolean;
+  wasmPaths?: string;
+  /** Session options for every block and exit (default: `{ executionProviders: ['wasm'], graphOptimizationLevel: 'all' }`). */
+  sessionOptions?: InferenceSession.SessionOptions;
+  /** Base URL of the model's files in the edge layout; default `${edgeUrl}/v1/models/<modelId>/`. */
+  modelBaseUrl?: string;
+  /** Full control over where the manifest and files come from (overrides `modelBaseUrl`); see model-source.ts. */
+  modelSource?: ModelSource;
+  /**
+   * Which ONNX sessions the first load creates before any call runs: 'all' (default: every block and exit, so a
+   * racing or fallback continuation never waits for a session to load), 'device' (the blocks before the plan's
+   * split at load time), or 'none' (each on first use; that use then pays the load time outside `timings`).
+   */
+  preload?: 'none' | 'device' | 'all';
+  /**
+   * After preloading, run one blank image through every preloaded session (default true). The first run of a
+   * wasm session is several times slower than the next (kernel and weight preparation); this keeps that out of the
+   * first real request and out of the race.
+   */
+  warmup?: boolean;
+  /** Where verified model files are kept, keyed by hash (default: a new in-memory cache per client). */
+  cache?: ModelFileCache;
+  /** Called after every local block and exit, with the phase it ran in (for timelines and debugging). */
+  onStep?: (step: ExecutorStep & { phase: 'device' | 'after-split'; requestId: string }) => void;
+  /** Clock in ms for timings (default `performance.now`). */
+  now?: () => number;
+}
+
+export interface ClassifyOptions {
+  /** Plan for this call only (merged over the client's current plan); it does not change later calls. */
+  plan?: Partial<ExecutionPlan>;
+}
+
+/** Threshold used when neither the caller nor the edge gave one. */
+export const DEFAULT_THRESHOLD = 0.9;
+export const DEFAULT_OFFLOAD_TIMEOUT_MS = 5000;
+export const DEFAULT_CANCEL_TIMEOUT_MS = 2000;
+export const DEFAULT_SESSION_OPTIONS: InferenceSession.SessionOptions = {
+  executionProviders: ['wasm'],
+  graphOptimizationLevel: 'all',
+};

@@ -1,0 +1,48 @@
+// How much slower (or faster) this device runs than the offline profile says — SPINN's T_real / T_offline — so
+// the edge's scheduler can rescale the profile. Measured from the executor's per-block and per-exit times against
+// the manifest's onnxruntime-web device profile, smoothed over requests.
+
+import type { ModelManifest } from '../core/manifest.js';
+import type { ExecutorStep } from '../core/progressive-executor.js';
+
+/** The manifest's latency profile for a device running onnxruntime-web, if it has one. */
+export function deviceProfile(manifest: ModelManifest) {
+  return manifest.profile?.latency.find((l) => l.runtime === 'onnxruntime-web' && l.role === 'device');
+}
+
+/** Measured over profiled time for these steps, or undefined without a profile or without profiled time. */
+export function measureDeviceScale(
+  steps: readonly ExecutorStep[],
+  manifest: ModelManifest,
+): number | undefined {
+  const profile = deviceProfile(manifest);
+  if (!profile) return undefined;
+  let measured = 0;
+  let expected = 0;
+  for (const s of steps) {
+    const ms = s.kind === 'block' ? profile.blockMs[s.index] : profile.exitMs[s.index];
+    if (ms === undefined) continue;
+    measured += s.ms;
+    expected += ms;
+  }
+  return expected > 0 && measured > 0 ? measured / expected : undefined;
+}
+
+/** Exponentially weighted moving average of the scale (weight `alpha` on the newest sample). */
+export class DeviceScaleEstimator {
+  private value: number | undefined;
+
+  constructor(private readonly alpha = 0.3) {}
+
+  /** Adds one request's measurement; returns the smoothed estimate. */
+  add(sample: number | undefined): number | undefined {
+    if (sample !== undefined && Number.isFinite(sample) && sample > 0) {
+      this.value = this.value === undefined ? sample : this.alpha * sample + (1 - this.alpha) * this.value;
+    }
+    return this.value;
+  }
+
+  get current(): number | undefined {
+    return this.value;
+  }
+}

@@ -1,0 +1,263 @@
+// (c) Offload, race and fallback against a real HTTP edge stand-in (node:http, its own process) whose results are
+// computed by onnxruntime-node over the same block files: server-first stops the local run, local-first aborts the
+// offload and sends DELETE, and network failures, timeouts, HTTP errors and `failed` results end in a correct device
+// answer. Also: split 0 (server-only), following the edge's plan, hash-checked downloads with a shared cache.
+
+import type { InferenceSession } from 'onnxruntime-common';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  MemoryModelCache,
+  ModelLoadError,
+  SpinnClient,
+  type SpinnClientOptions,
+} from '../../client/index.js';
+import { loadOrtWebForNode } from '../../client/node/ort-node.js';
+import type { OrtModule } from '../../client/ort-module.js';
+import { startEdgeStub, type EdgeStub } from './support/edge-stub.js';
+import { loadFmnistTest } from './support/fmnist.js';
+import { expectedAnswer, MODEL_ID, readManifest, referenceLogits } from './support/reference.js';
+
+const manifest = readManifest();
+const N = manifest.blocks.length;
+const FILES = N + manifest.exits.length;
+const samples = loadFmnistTest(12);
+let reference: Float32Array[][];
+let ort: OrtModule;
+let edge: EdgeStub;
+const cache = new MemoryModelCache(); // shared: the model is downloaded once for the whole file
+const clients: SpinnClient[] = [];
+/**
+ * Busy ms per local block where the server must win. Generous, because these machines are shared (load averages
+ * above 30 on 2 cores were seen while writing this) and the stand-in's real compute slows down with them while a
+ * busy-wait does not.
+ */
+const SLOW_MS = 60;
+
+/**
+ * onnxruntime-web whose every session.run first busy-waits `ms` — a slow device. Busy-waiting (not sleeping) blocks
+ * the event loop like real wasm compute does, so the test also proves the client yields between blocks.
+ */
+function slowOrt(inner: OrtModule, ms: number): OrtModule {
+  return {
+    Tensor: inner.Tensor,
+    env: inner.env,
+    InferenceSession: {
+      create: async (bytes, options) => {
+        const s = await inner.InferenceSession.create(bytes, options);
+        return {
+          run: (feeds: InferenceSession.FeedsType) => {
+            const until = performance.now() + ms;
+            while (performance.now() < until);
+            return s.run(feeds);
+          },
+          release: () => s.release(),
+        } as unknown as InferenceSession;
+      },
+    },
+  };
+}
+
+function client(options: Partial<SpinnClientOptions> = {}): SpinnClient {
+  const c = new SpinnClient({
+    edgeUrl: edge.url,
+    modelId: MODEL_ID,
+    ort,
+    cache,
+    followEdgePlan: false,
+    warmup: options.ort === undefined, // warming up a slowed runtime only burns test time
+    ...options,
+  });
+  clients.push(c);
+  return c;
+}
+
+async function eventually(check: () => Promise<boolean>, ms = 3000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+beforeAll(async () => {
+  [ort, reference, edge] = await Promise.all([
+    loadOrtWebForNode({ numThreads: 1 }),
+    referenceLogits(manifest, samples),
+    startEdgeStub(),
+  ]);
+});
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.dispose()));
+  await edge.reset();
+});
+afterAll(() => edge?.close());
+
+const finalLabel = (i: number) => expectedAnswer(reference[i]!, 1, manifest).label;
+
+describe('SpinnClient offload and race', () => {
+  it('downloads each file once, verifies hashes, and reuses a shared cache', async () => {
+    await client().load();
+    let gets = (await edge.records()).fileGets;
+    expect(new Set(gets).size).toBe(FILES);
+    expect(gets.length).toBe(FILES);
+    await client({ preload: 'all', warmup: false }).load();
+    expect((await edge.records()).fileGets.length).toBe(FILES); // all from the cache
+    await edge.configure({ corruptFile: manifest.blocks[3]!.file });
+    const fresh = client({ cache: new MemoryModelCache(), warmup: false });
+    await expect(fresh.load()).rejects.toBeInstanceOf(ModelLoadError);
+    await expect(fresh.load()).rejects.toThrow(/block-03\.onnx .* has sha256 [0-9a-f]{64} .* manifest says/);
+    gets = (await edge.records()).fileGets;
+    expect(gets.length).toBeGreaterThan(FILES);
+  });
+
+  it('server answers first: local continuation stops, server answer returned', async () => {
+    const c = client({ ort: slowOrt(ort, SLOW_MS) }); // ≥ 60 ms per block locally → ≥ 1.4 s for the rest
+    await c.load();
+    for (const i of [0, 1, 2]) {
+      const r = await c.classify(samples[i]!.pixels, { plan: { split: 4, threshold: 1 } });
+      expect(r.decidedBy, JSON.stringify(r)).toBe('server');
+      expect(r.serverStatus).toBe('done');
+      expect(r.label).toBe(finalLabel(i));
+      expect(r.exit).toBe(manifest.exits.length - 1);
+      expect(r.cancelledServer).toBe(false);
+      expect(r.blocks.device).toBe(4);
+      expect(r.blocks.server).toBe(N - 4);
+      console.log(
+        `[client] server-first: local ran ${r.blocks.localAfterSplit}/${N - 4} blocks after the split; ` +
+          `roundTrip ${r.timings.roundTripMs!.toFixed(0)} ms, server ${r.timings.serverMs!.toFixed(0)} ms`,
+      );
+      expect(r.blocks.localAfterSplit).toBeLessThan(12); // stopped early, not run to the end
+      expect(r.bytesSent).toBeGreaterThan(manifest.splits[4]!.fp32Bytes);
+      expect(r.timings.serverMs).toBeGreaterThan(0);
+      expect(r.timings.uploadMs).not.toBeNull();
+      expect(r.timings.roundTripMs).toBeGreaterThanOrEqual(r.timings.uploadMs!);
+      const sent = (await edge.records()).offloads.find((o) => o.requestId === r.requestId)!;
+      expect(sent).toMatchObject({ split: 4, threshold: 1, modelId: MODEL_ID, shape: [1, 16, 32, 32] });
+      expect(sent.dataBytes).toBe(manifest.splits[4]!.fp32Bytes);
+      expect(sent.bytes).toBe(r.bytesSent);
+    }
+    expect((await edge.records()).deletes).toEqual([]);
+  });
+
+  it('local continuation answers first: fetch aborted, DELETE sent, local answer returned', async () => {
+    await edge.configure({ delayMs: 5000 });
+    const c = client();
+    const r = await c.classify(samples[3]!.pixels, { plan: { split: 8, threshold: 1 } });
+    expect(r.decidedBy).toBe('device-race');
+    expect(r.label).toBe(finalLabel(3));
+    expect(r.cancelledServer).toBe(true);
+    expect(r.serverStatus).toBeUndefined();
+    expect(r.blocks).toMatchObject({ device: 8, localAfterSplit: N - 8, server: null });
+    expect(r.timings.totalMs).toBeLessThan(5000);
+    await c.whenIdle();
+    expect((await edge.records()).deletes).toContain(r.requestId);
+    expect(c.cancels.find((x) => x.requestId === r.requestId)?.outcome.ok).toBe(true);
+    await eventually(async () => (await edge.records()).aborted.includes(r.requestId));
+  });
+
+  it('a local early exit after the split also wins the race', async () => {
+    await edge.configure({ delayMs: 5000 });
+    const c = client();
+    const threshold = 0.9;
+    const i = samples.findIndex((_, k) => {
+      const w = expectedAnswer(reference[k]!, threshold, manifest);
+      return w.exit > 0 && w.exit < manifest.exits.length - 1;
+    });
+    expect(i).toBeGreaterThanOrEqual(0);
+    const want = expectedAnswer(reference[i]!, threshold, manifest);
+    const split = manifest.exits[want.exit]!.afterBlock; // the answering exit is the first after the split
+    const r = await c.classify(samples[i]!.pixels, { plan: { split, threshold } });
+    expect(r).toMatchObject({
+      decidedBy: 'device-race',
+      exit: want.exit,
+      label: want.label,
+      cancelledServer: true,
+    });
+    await c.whenIdle();
+    expect((await edge.records()).deletes).toContain(r.requestId);
+  });
+
+  it('connection reset → device-fallback with the right label', async () => {
+    await edge.configure({ mode: 'reset' });
+    const r = await client().classify(samples[4]!.pixels, { plan: { split: 4, threshold: 1 } });
+    expect(r.decidedBy).toBe('device-fallback');
+    expect(r.offloadError?.reason).toBe('network');
+    expect(r.label).toBe(finalLabel(4));
+    expect(r.blocks.localAfterSplit).toBe(N - 4);
+  });
+
+  it('edge unreachable (closed port) → device-fallback, never rejects', async () => {
+    const c = client({ edgeUrl: 'http://127.0.0.1:9', modelBaseUrl: `${edge.url}/v1/models/${MODEL_ID}/` });
+    const r = await c.classify(samples[5]!.pixels, { plan: { split: 12, threshold: 1 } });
+    expect(r.decidedBy).toBe('device-fallback');
+    expect(r.offloadError?.reason).toBe('network');
+    expect(r.label).toBe(finalLabel(5));
+    await c.whenIdle(); // the DELETE to a dead edge fails quietly
+  });
+
+  it('server too slow → timeout, DELETE, device-fallback', async () => {
+    await edge.configure({ mode: 'hang' });
+    const c = client({ ort: slowOrt(ort, 20), offloadTimeoutMs: 150 }); // the local rest takes ≥ 480 ms
+    const r = await c.classify(samples[6]!.pixels, { plan: { split: 4, threshold: 1 } });
+    expect(r.decidedBy).toBe('device-fallback');
+    expect(r.offloadError?.reason).toBe('timeout');
+    expect(r.cancelledServer).toBe(true);
+    expect(r.label).toBe(finalLabel(6));
+    await c.whenIdle();
+    expect((await edge.records()).deletes).toContain(r.requestId);
+  });
+
+  it('HTTP 500 and a `failed` result → device-fallback', async () => {
+    await edge.configure({ mode: 'http-500' });
+    const a = await client().classify(samples[7]!.pixels, { plan: { split: 4, threshold: 1 } });
+    expect(a).toMatchObject({ decidedBy: 'device-fallback', label: finalLabel(7), cancelledServer: false });
+    expect(a.offloadError).toMatchObject({ reason: 'http', httpStatus: 500 });
+    await edge.configure({ mode: 'status-failed' });
+    const c = client({ ort: slowOrt(ort, SLOW_MS) });
+    const b = await c.classify(samples[8]!.pixels, { plan: { split: 20, threshold: 1 } });
+    expect(b).toMatchObject({ decidedBy: 'device-fallback', label: finalLabel(8), serverStatus: 'failed' });
+    expect(b.offloadError).toMatchObject({ reason: 'failed', message: 'GPU on fire' });
+  });
+
+  it("'on-failure' continuation: no local work while the server answers; fallback after a failure", async () => {
+    const c = client({ localContinuation: 'on-failure' });
+    const r = await c.classify(samples[9]!.pixels, { plan: { split: 4, threshold: 1 } });
+    expect(r).toMatchObject({ decidedBy: 'server', label: finalLabel(9) });
+    expect(r.blocks.localAfterSplit).toBe(0);
+    await edge.configure({ mode: 'http-500' });
+    const f = await c.classify(samples[9]!.pixels, { plan: { split: 4, threshold: 1 } });
+    expect(f).toMatchObject({ decidedBy: 'device-fallback', label: finalLabel(9) });
+    expect(f.blocks.localAfterSplit).toBe(N - 4);
+  });
+
+  it('split 0 sends the preprocessed input (server-only)', async () => {
+    const c = client({ ort: slowOrt(ort, SLOW_MS) });
+    const r = await c.classify(samples[10]!.pixels, { plan: { split: 0, threshold: 1 } });
+    expect(r).toMatchObject({ decidedBy: 'server', label: finalLabel(10) });
+    expect(r.blocks.device).toBe(0);
+    expect(r.timings.deviceMs).toBe(0);
+    const sent = (await edge.records()).offloads.find((o) => o.requestId === r.requestId)!;
+    expect(sent.shape).toEqual([1, 1, 32, 32]);
+    expect(sent.dataBytes).toBe(manifest.splits[0]!.fp32Bytes);
+  });
+
+  it('follows the plan the edge returns (followEdgePlan), or not', async () => {
+    await edge.configure({ nextPlan: { split: 8, threshold: 0.95, codec: { scheme: 'fp32' } } });
+    const follower = client({ followEdgePlan: true, plan: { split: 4, threshold: 1 } });
+    const a = await follower.classify(samples[11]!.pixels);
+    expect(a.plan).toEqual({ split: 4, threshold: 1 });
+    expect(a.nextPlan).toMatchObject({ split: 8, threshold: 0.95 });
+    expect(await follower.plan()).toEqual({ split: 8, threshold: 0.95 });
+    await edge.configure({ nextPlan: { split: 99, threshold: 0.5, codec: { scheme: 'fp32' } } }); // impossible
+    const b = await follower.classify(samples[11]!.pixels);
+    expect(b.plan).toEqual({ split: 8, threshold: 0.95 });
+    expect(await follower.plan()).toEqual({ split: 8, threshold: 0.95 }); // the impossible plan was ignored
+    const c2 = await follower.classify(samples[11]!.pixels, { plan: { split: N } }); // per-call override wins
+    expect(c2.plan).toEqual({ split: N, threshold: 0.95 });
+
+    await edge.configure({ nextPlan: { split: 8, threshold: 0.95, codec: { scheme: 'fp32' } } });
+    const fixed = client({ followEdgePlan: false, plan: { split: 4, threshold: 1 } });
+    await fixed.classify(samples[11]!.pixels);
+    expect((await fixed.classify(samples[11]!.pixels)).plan).toEqual({ split: 4, threshold: 1 });
+  });
+});
