@@ -1,0 +1,202 @@
+// Starts the real SPINN-TS stack on loopback — the inference backend (Node + onnxruntime-node) and the edge worker
+// under `wrangler dev` (local workerd) — for the demo, the integration tests and the benchmarks, and stops it
+// cleanly. Each service runs in its own process group and is stopped by signalling the group, because killing only
+// `npx` leaves workerd children behind.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+
+export interface Service {
+  url: string;
+  pid: number;
+  /** Output so far (for diagnosing a failed start). */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function launch(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): { child: ChildProcess; log: () => string } {
+  const child = spawn(cmd, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const keep = (d: Buffer) => {
+    out += d.toString();
+    if (out.length > 200_000) out = out.slice(-100_000);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  return { child, log: () => out };
+}
+
+async function stopGroup(child: ChildProcess, graceMs = 5000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || !child.pid) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const signal = (s: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, s);
+    } catch {
+      /* group already gone */
+    }
+  };
+  signal('SIGTERM');
+  const timer = setTimeout(() => signal('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+  signal('SIGKILL'); // anything the leader left behind in its group
+}
+
+async function waitReady(
+  url: string,
+  child: ChildProcess,
+  log: () => string,
+  timeoutMs: number,
+  headers: Record<string, string> = {},
+): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (child.exitCode !== null)
+      throw new Error(`service exited (${child.exitCode}) before ready:\n${log().slice(-3000)}`);
+    try {
+      const r = await fetch(url, { headers, signal: AbortSignal.timeout(1000) });
+      if (r.ok) return;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(`service at ${url} not ready after ${timeoutMs} ms:\n${log().slice(-3000)}`);
+}
+
+export interface BackendOptions {
+  port?: number;
+  token?: string;
+  workers?: number;
+  threads?: number;
+  extraArgs?: string[];
+}
+
+export async function startBackend(o: BackendOptions = {}): Promise<Service> {
+  const port = o.port ?? (await freePort());
+  const args = ['--import', 'tsx', 'gpu-backend/main.ts', '--port', String(port), '--host', '127.0.0.1'];
+  if (o.token) args.push('--token', o.token);
+  if (o.workers) args.push('--workers', String(o.workers));
+  if (o.threads) args.push('--threads', String(o.threads));
+  args.push(...(o.extraArgs ?? []));
+  const { child, log } = launch(process.execPath, args, {});
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitReady(
+      `${url}/health`,
+      child,
+      log,
+      60_000,
+      o.token ? { authorization: `Bearer ${o.token}` } : {},
+    );
+  } catch (e) {
+    await stopGroup(child);
+    throw e;
+  }
+  return { url, pid: child.pid!, log, stop: () => stopGroup(child) };
+}
+
+export interface EdgeOptions {
+  port?: number;
+  backendUrl: string;
+  token?: string;
+  vars?: Record<string, string>;
+}
+
+/** `wrangler dev` on loopback: the real worker in local workerd, with its own throwaway state folder. */
+export async function startEdge(o: EdgeOptions): Promise<Service> {
+  const port = o.port ?? (await freePort());
+  const inspector = await freePort();
+  const state = mkdtempSync(join(tmpdir(), 'spinn-wrangler-'));
+  const vars = {
+    BACKEND_URL: o.backendUrl,
+    ...(o.token ? { BACKEND_TOKEN: o.token } : {}),
+    ...(o.vars ?? {}),
+  };
+  const args = [
+    join(ROOT, 'node_modules/wrangler/bin/wrangler.js'),
+    'dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--inspector-port',
+    String(inspector),
+    '--persist-to',
+    state,
+    '--log-level',
+    'warn',
+    '--show-interactive-dev-session=false',
+    ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
+  ];
+  const { child, log } = launch(process.execPath, args, { WRANGLER_SEND_METRICS: 'false', CI: 'true' });
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    await stopGroup(child);
+    rmSync(state, { recursive: true, force: true });
+  };
+  try {
+    await waitReady(`${url}/healthz`, child, log, 90_000);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { url, pid: child.pid!, log, stop };
+}
+
+export interface Stack {
+  backend: Service;
+  edge: Service;
+  token: string;
+  stop(): Promise<void>;
+}
+
+export async function startStack(
+  o: { backend?: BackendOptions; edgeVars?: Record<string, string> } = {},
+): Promise<Stack> {
+  const token = o.backend?.token ?? `dev-${Math.random().toString(36).slice(2)}`;
+  const backend = await startBackend({ ...o.backend, token });
+  let edge: Service;
+  try {
+    edge = await startEdge({ backendUrl: backend.url, token, ...(o.edgeVars ? { vars: o.edgeVars } : {}) });
+  } catch (e) {
+    await backend.stop();
+    throw e;
+  }
+  return {
+    backend,
+    edge,
+    token,
+    async stop() {
+      await edge.stop();
+      await backend.stop();
+    },
+  };
+}
