@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createCpuQuota } from '../bench/emulation/cpu-quota.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 
@@ -96,6 +97,8 @@ export interface BackendOptions {
   token?: string;
   workers?: number;
   threads?: number;
+  /** Throttle the backend to this share of one core (cgroup v1 CFS quota; needs root). */
+  cpuFraction?: number;
   extraArgs?: string[];
 }
 
@@ -107,7 +110,13 @@ export async function startBackend(o: BackendOptions = {}): Promise<Service> {
   if (o.threads) args.push('--threads', String(o.threads));
   args.push(...(o.extraArgs ?? []));
   const { child, log } = launch(process.execPath, args, {});
+  const quota = o.cpuFraction ? createCpuQuota(`backend-${port}`, o.cpuFraction) : undefined;
+  quota?.add(child.pid!);
   const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    await stopGroup(child);
+    quota?.remove();
+  };
   try {
     await waitReady(
       `${url}/health`,
@@ -117,10 +126,10 @@ export async function startBackend(o: BackendOptions = {}): Promise<Service> {
       o.token ? { authorization: `Bearer ${o.token}` } : {},
     );
   } catch (e) {
-    await stopGroup(child);
+    await stop();
     throw e;
   }
-  return { url, pid: child.pid!, log, stop: () => stopGroup(child) };
+  return { url, pid: child.pid!, log, stop };
 }
 
 export interface EdgeOptions {

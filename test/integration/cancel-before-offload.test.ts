@@ -1,0 +1,40 @@
+// Full stack: a cancel that reaches the edge before its offload wins — the offload is answered `cancelled`
+// without the backend ever seeing it — and cancelling again changes nothing.
+import { describe, expect, it } from 'vitest';
+import { decodeResult, WIRE_CONTENT_TYPE } from '../../core/wire.js';
+import { DeviceSide, newRequestId, offloadBody } from '../gpu-backend/helpers.js';
+import { backendHeaders, samples, useStack } from './stack-fixture.js';
+import { preprocessGray } from '../../core/preprocess.js';
+import { manifest } from './stack-fixture.js';
+
+const { stack } = useStack();
+
+describe('cancel before offload', () => {
+  it('the cancel wins, is idempotent, and the backend never computes', async () => {
+    const id = newRequestId('early');
+    const del = () => fetch(`${stack().edge.url}/v1/requests/${id}`, { method: 'DELETE' });
+    const first = await del();
+    expect(first.status).toBe(200);
+    const firstBody = (await first.json()) as Record<string, unknown>;
+    expect(firstBody.cancelledBeforeOffload).toBe(true);
+
+    const device = await DeviceSide.load();
+    const img = preprocessGray(samples(1)[0]!.pixels, manifest.input.preprocessing!);
+    const act = await device.activation(img, 5);
+    const res = await fetch(`${stack().edge.url}/v1/infer`, {
+      method: 'POST',
+      headers: { 'content-type': WIRE_CONTENT_TYPE },
+      body: offloadBody({ requestId: id, split: 5, threshold: 0.9, ...act }) as Uint8Array<ArrayBuffer>,
+    });
+    expect(res.status).toBe(200);
+    const result = decodeResult(new Uint8Array(await res.arrayBuffer()));
+    expect(result.status).toBe('cancelled');
+    expect(result.blocksRun).toBe(0);
+
+    const again = await del();
+    expect(again.status).toBe(200);
+    expect(((await again.json()) as Record<string, unknown>).status).toBe('cancelled');
+    const rec = await fetch(`${stack().backend.url}/requests/${id}`, { headers: backendHeaders(stack()) });
+    expect(rec.status, 'backend never saw the request').toBe(404);
+  });
+});

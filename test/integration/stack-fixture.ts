@@ -1,0 +1,73 @@
+// Shared set-up of the full-stack integration tests: the real backend (onnxruntime-node) and the real worker
+// under `wrangler dev` (workerd), started once per test file, plus a client on onnxruntime-web and ground truth
+// from the original single model.
+
+import { afterAll, beforeAll } from 'vitest';
+import { startStack, type BackendOptions, type Stack } from '../../demo/stack.js';
+import { SpinnClient, type SpinnClientOptions } from '../../client/index.js';
+import { loadOrtWebForNode } from '../../client/node/ort-node.js';
+import { loadFashionMnist } from '../../tools/dataset/fashion-mnist.js';
+import { MODEL_ID, readManifest } from '../client/support/reference.js';
+import type { FmnistSample } from '../client/support/fmnist.js';
+
+export const manifest = readManifest();
+
+export function useStack(backend: BackendOptions = {}): { stack: () => Stack } {
+  let stack: Stack | undefined;
+  beforeAll(async () => {
+    stack = await startStack({ backend });
+  }, 120_000);
+  afterAll(async () => {
+    await stack?.stop();
+  }, 30_000);
+  return {
+    stack: () => {
+      if (!stack) throw new Error('stack not started');
+      return stack;
+    },
+  };
+}
+
+export async function newClient(
+  edgeUrl: string,
+  over: Partial<SpinnClientOptions> = {},
+): Promise<SpinnClient> {
+  const client = new SpinnClient({
+    edgeUrl,
+    modelId: MODEL_ID,
+    ort: await loadOrtWebForNode({ numThreads: 1 }),
+    followEdgePlan: false,
+    ...over,
+  });
+  await client.load('all');
+  return client;
+}
+
+/** The first `count` test images (the committed sample suffices). */
+export function samples(count: number, offset = 0): FmnistSample[] {
+  const ds = loadFashionMnist('test', { limit: offset + count });
+  return Array.from({ length: count }, (_, k) => {
+    const i = offset + k;
+    return { index: i, pixels: ds.images.slice(i * 784, (i + 1) * 784), label: ds.labels[i]! };
+  });
+}
+
+export function backendHeaders(stack: Stack): Record<string, string> {
+  return { authorization: `Bearer ${stack.token}` };
+}
+
+/** A backend request record, polled until it reaches a final status. */
+export async function backendRecord(
+  stack: Stack,
+  requestId: string,
+  timeoutMs = 10_000,
+): Promise<Record<string, unknown> | null> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await fetch(`${stack.backend.url}/requests/${requestId}`, { headers: backendHeaders(stack) });
+    if (r.status === 404) return null;
+    const rec = (await r.json()) as Record<string, unknown>;
+    if (!['queued', 'running'].includes(String(rec.status)) || Date.now() > until) return rec;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
