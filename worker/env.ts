@@ -27,7 +27,7 @@ export interface WorkerConfig {
   requestRetentionMs: number;
 }
 
-export const DEFAULT_BACKEND_URL = 'http://127.0.0.1:8788';
+export const DEFAULT_BACKEND_URL = 'http://127.0.0.1:8790';
 export const DEFAULT_MAX_OFFLOAD_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_BACKEND_TIMEOUT_MS = 10_000;
 export const DEFAULT_REQUEST_RETENTION_MS = 60 * 60 * 1000;

@@ -13,7 +13,7 @@ import { Miniflare } from 'miniflare';
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 export interface StartWorkerOptions {
-  /** Base URL of the backend's internal API (e.g. http://127.0.0.1:8788). */
+  /** Base URL of the backend's internal API (e.g. http://127.0.0.1:8790). */
   backendUrl: string;
   /** Sent as `authorization: Bearer <token>` to the backend; default none. */
   backendToken?: string;
