@@ -6,9 +6,8 @@ import { afterAll, beforeAll } from 'vitest';
 import { startStack, type BackendOptions, type Stack } from '../../demo/stack.js';
 import { SpinnClient, type SpinnClientOptions } from '../../client/index.js';
 import { loadOrtWebForNode } from '../../client/node/ort-node.js';
-import { loadFashionMnist } from '../../tools/dataset/fashion-mnist.js';
 import { MODEL_ID, readManifest } from '../client/support/reference.js';
-import type { FmnistSample } from '../client/support/fmnist.js';
+import { loadFmnistTest } from '../client/support/fmnist.js';
 
 export const manifest = readManifest();
 
@@ -43,14 +42,8 @@ export async function newClient(
   return client;
 }
 
-/** The first `count` test images (the committed sample suffices). */
-export function samples(count: number, offset = 0): FmnistSample[] {
-  const ds = loadFashionMnist('test', { limit: offset + count });
-  return Array.from({ length: count }, (_, k) => {
-    const i = offset + k;
-    return { index: i, pixels: ds.images.slice(i * 784, (i + 1) * 784), label: ds.labels[i]! };
-  });
-}
+/** `count` test images from `offset` (the committed sample suffices). */
+export const samples = loadFmnistTest;
 
 export function backendHeaders(stack: Stack): Record<string, string> {
   return { authorization: `Bearer ${stack.token}` };

@@ -2,30 +2,18 @@
 // process group and stopped by group, with a var override pointing it at a test backend.
 
 import { execSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeBackend, type FakeBackend } from '../support/fake-backend.js';
-import { startWranglerDev, type WranglerDev } from '../support/start-wrangler-dev.js';
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+import { startEdge, type Service } from '../../demo/stack.js';
 
 let backend: FakeBackend;
-let dev: WranglerDev;
+let dev: Service;
 
 beforeAll(async () => {
   backend = await startFakeBackend();
-  dev = await startWranglerDev({
-    port: await freePort(),
-    inspectorPort: await freePort(),
-    vars: { BACKEND_URL: backend.url },
-  });
-  console.log(`wrangler dev ready in ${dev.startupMs.toFixed(0)} ms`);
+  const t0 = performance.now();
+  dev = await startEdge({ backendUrl: backend.url });
+  console.log(`wrangler dev ready in ${(performance.now() - t0).toFixed(0)} ms`);
 });
 
 afterAll(async () => {
@@ -42,7 +30,7 @@ describe('wrangler dev', () => {
   });
 
   it('stop() leaves no process of the group (workerd included) behind', async () => {
-    const members = () => execSync(`ps -o pid=,comm= -g ${dev.pgid} || true`).toString().trim();
+    const members = () => execSync(`ps -o pid=,comm= -g ${dev.pid} || true`).toString().trim();
     expect(members()).toMatch(/workerd/);
     await dev.stop();
     // Exited children may linger as zombies for a moment until their parents reap them.
