@@ -8,7 +8,8 @@ const { stack } = useStack();
 
 describe('backend down', () => {
   it('the client falls back to the device and answers correctly', async () => {
-    const client = await newClient(stack().edge.url);
+    // 'on-failure': the device waits for the offload's outcome, so the failure path itself is what answers.
+    const client = await newClient(stack().edge.url, { localContinuation: 'on-failure' });
     await stack().backend.stop();
     const health = (await (await fetch(`${stack().edge.url}/healthz`)).json()) as Record<string, unknown>;
     expect(health.status).toBe('degraded');
