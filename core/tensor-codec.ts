@@ -1,14 +1,48 @@
-// The codec that turns an activation into bytes for the wire and back. This is the fp32 baseline; the
-// communication optimiser (sparsity + quantisation) adds schemes behind the same two functions, so callers never
-// change. The decoder treats its input as hostile: every length is checked before anything is allocated.
+// The codec that turns an activation into bytes for the wire and back: raw fp32, a lossless scheme (zero bitmap +
+// non-zero float32 values, deflated) and a lossy one (zero bitmap + non-zero values linearly quantised to 8/6/4 bits,
+// deflated). Callers pass what a plan asks for (a CodecSpec) and get back the full header the wire carries. The
+// decoder treats its input as hostile: header fields, counts and every length are checked before anything is
+// allocated, and any malformed input is a CodecError, never a crash, a hang or a huge allocation.
+
+import { bitmapBytes, bitmapCount, buildBitmap } from './codec-bitmap.js';
+import { deflate, inflateExact, maxDeflatedBytes } from './codec-deflate.js';
+import { codeBytes, codesFit, quantParams, readCodes, writeCodes, groupCount } from './codec-quantize.js';
+import {
+  DEFAULT_GRANULARITY,
+  QUANT_BITS,
+  type CodecSpec,
+  type QuantBits,
+  type QuantGranularity,
+} from './codec-spec.js';
 
 /** How an activation is encoded on the wire. */
-export type CodecScheme = 'fp32';
+export type CodecScheme = CodecSpec['scheme'];
+
+/** How the sparse schemes' bytes were compressed (`none` when deflate would not have made them smaller). */
+export type ByteCompression = 'deflate' | 'none';
 
 /** The codec header carried in every offload, next to the payload bytes. */
-export interface CodecHeader {
-  scheme: CodecScheme;
-}
+export type CodecHeader =
+  | { scheme: 'fp32' }
+  | {
+      scheme: 'lossless';
+      layout: 'bitmap';
+      compression: ByteCompression;
+      /** Elements whose float32 bits are not all zero (the set bits of the bitmap). */
+      nonZero: number;
+    }
+  | {
+      scheme: 'quant';
+      bits: QuantBits;
+      granularity: QuantGranularity;
+      /** Per group (1, or shape[1] per channel): value of code 0 and step between codes (float32 values). */
+      min: number[];
+      step: number[];
+      layout: 'bitmap';
+      compression: ByteCompression;
+      /** Elements that are not 0 (the set bits of the bitmap). */
+      nonZero: number;
+    };
 
 /** An encoded activation: header, logical shape (batch first) and payload bytes. */
 export interface EncodedTensor {
@@ -26,6 +60,11 @@ export interface DecodeLimits {
 }
 
 export const DEFAULT_DECODE_LIMITS: DecodeLimits = { maxElements: 4 * 1024 * 1024, maxRank: 8 };
+
+export interface EncodeOptions {
+  /** Run the byte compressor (default true). The profiler turns it off: same values, a fraction of the time. */
+  compress?: boolean;
+}
 
 export class CodecError extends Error {
   override readonly name = 'CodecError';
@@ -48,24 +87,160 @@ export function elementCount(shape: readonly number[], limits: DecodeLimits = DE
   return n;
 }
 
+/** Bytes the payload holds before byte compression, from the header alone. */
+function rawBytes(h: CodecHeader, n: number): number {
+  switch (h.scheme) {
+    case 'fp32':
+      return n * 4;
+    case 'lossless':
+      return bitmapBytes(n) + h.nonZero * 4;
+    case 'quant':
+      return bitmapBytes(n) + codeBytes(h.bits, h.nonZero);
+  }
+}
+
+/** The smallest and largest payload a well-formed header allows for n elements (what the edge checks). */
+export function payloadBounds(h: CodecHeader, n: number): { min: number; max: number } {
+  const raw = rawBytes(h, n);
+  if (h.scheme === 'fp32' || h.compression === 'none') return { min: raw, max: raw };
+  // DEFLATE cannot shrink data more than 1032:1, nor grow it past its stored-block overhead.
+  return { min: Math.max(1, Math.floor(raw / 1032)), max: maxDeflatedBytes(raw) };
+}
+
+function fail(msg: string): never {
+  throw new CodecError(msg);
+}
+
+const isFloat32 = (x: unknown): x is number =>
+  typeof x === 'number' && Number.isFinite(x) && Math.fround(x) === x;
+
+/** Checks every header field against the shape before a byte is allocated; returns the header typed. */
+export function checkHeader(h: unknown, shape: readonly number[], n: number): CodecHeader {
+  if (typeof h !== 'object' || h === null) fail('codec header must be an object');
+  const c = h as Record<string, unknown>;
+  switch (c.scheme) {
+    case 'fp32':
+      return { scheme: 'fp32' };
+    case 'lossless':
+    case 'quant': {
+      if (c.layout !== 'bitmap') fail(`unknown sparsity layout ${JSON.stringify(c.layout ?? null)}`);
+      if (c.compression !== 'deflate' && c.compression !== 'none')
+        fail(`unknown byte compression ${JSON.stringify(c.compression ?? null)}`);
+      const nz = c.nonZero;
+      if (typeof nz !== 'number' || !Number.isSafeInteger(nz) || nz < 0 || nz > n)
+        fail(`nonZero must be an integer in [0, ${n}], got ${String(nz)}`);
+      if (c.scheme === 'lossless')
+        return { scheme: 'lossless', layout: 'bitmap', compression: c.compression, nonZero: nz };
+      if (!(QUANT_BITS as readonly unknown[]).includes(c.bits))
+        fail(`quant bits must be one of ${QUANT_BITS.join('/')}, got ${String(c.bits)}`);
+      if (c.granularity !== 'tensor' && c.granularity !== 'channel')
+        fail(`unknown quant granularity ${JSON.stringify(c.granularity ?? null)}`);
+      const groups = groupCount(shape, c.granularity);
+      for (const k of ['min', 'step'] as const) {
+        const a = c[k];
+        if (!Array.isArray(a) || a.length !== groups) fail(`quant ${k} must hold ${groups} numbers`);
+        if (!a.every(isFloat32)) fail(`quant ${k} must be finite float32 values`);
+        if (k === 'step' && a.some((s: number) => s < 0)) fail('quant step must not be negative');
+      }
+      return {
+        scheme: 'quant',
+        bits: c.bits as QuantBits,
+        granularity: c.granularity,
+        min: c.min as number[],
+        step: c.step as number[],
+        layout: 'bitmap',
+        compression: c.compression,
+        nonZero: nz,
+      };
+    }
+    default:
+      return fail(`unknown codec scheme ${JSON.stringify(c.scheme ?? null)}`);
+  }
+}
+
+/** Payload of the sparse schemes: compressed unless asked not to or deflate would not help. */
+function pack(raw: Uint8Array, compress: boolean): { data: Uint8Array; compression: ByteCompression } {
+  if (compress) {
+    const z = deflate(raw);
+    if (z.byteLength < raw.byteLength) return { data: z, compression: 'deflate' };
+  }
+  return { data: raw, compression: 'none' };
+}
+
 export function encodeTensor(
   values: Float32Array,
   shape: readonly number[],
-  header: CodecHeader,
+  spec: CodecSpec | CodecHeader,
+  opts: EncodeOptions = {},
 ): EncodedTensor {
   if (!LITTLE_ENDIAN) throw new CodecError('big-endian hosts are not supported');
   const n = elementCount(shape, { maxElements: Number.MAX_SAFE_INTEGER, maxRank: 8 });
   if (n !== values.length)
     throw new CodecError(`shape [${shape.join(',')}] holds ${n} values, got ${values.length}`);
-  switch (header.scheme) {
+  const compress = opts.compress ?? true;
+  switch (spec.scheme) {
     case 'fp32':
       return {
         codec: { scheme: 'fp32' },
         shape: [...shape],
         data: new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength)),
       };
+    case 'lossless': {
+      // Zero by bits, so -0 and every NaN payload survive bit for bit.
+      const bitsOf = new Uint32Array(values.buffer, values.byteOffset, n);
+      const mapBytes = bitmapBytes(n);
+      const probe = new Uint8Array(mapBytes);
+      const nonZero = buildBitmap(n, (i) => bitsOf[i] !== 0, probe);
+      const raw = new Uint8Array(mapBytes + nonZero * 4);
+      raw.set(probe);
+      const dv = new DataView(raw.buffer);
+      for (let i = 0, k = mapBytes; i < n; i++) {
+        const b = bitsOf[i]!;
+        if (b !== 0) {
+          dv.setUint32(k, b, true);
+          k += 4;
+        }
+      }
+      const { data, compression } = pack(raw, compress);
+      return {
+        codec: { scheme: 'lossless', layout: 'bitmap', compression, nonZero },
+        shape: [...shape],
+        data,
+      };
+    }
+    case 'quant': {
+      if (!(QUANT_BITS as readonly number[]).includes(spec.bits))
+        throw new CodecError(`quant bits must be one of ${QUANT_BITS.join('/')}, got ${String(spec.bits)}`);
+      const granularity = spec.granularity ?? DEFAULT_GRANULARITY;
+      let params;
+      try {
+        params = quantParams(values, shape, spec.bits, granularity);
+      } catch (e) {
+        throw new CodecError((e as Error).message);
+      }
+      const mapBytes = bitmapBytes(n);
+      const probe = new Uint8Array(mapBytes);
+      const nonZero = buildBitmap(n, (i) => values[i] !== 0, probe);
+      const raw = new Uint8Array(mapBytes + codeBytes(spec.bits, nonZero));
+      raw.set(probe);
+      writeCodes(values, shape, spec.bits, granularity, params, raw.subarray(mapBytes));
+      const { data, compression } = pack(raw, compress);
+      return {
+        codec: {
+          scheme: 'quant',
+          bits: spec.bits,
+          granularity,
+          ...params,
+          layout: 'bitmap',
+          compression,
+          nonZero,
+        },
+        shape: [...shape],
+        data,
+      };
+    }
     default:
-      throw new CodecError(`unknown codec scheme ${String((header as { scheme: unknown }).scheme)}`);
+      throw new CodecError(`unknown codec scheme ${String((spec as { scheme: unknown }).scheme)}`);
   }
 }
 
@@ -76,17 +251,59 @@ export function decodeTensor(
   if (!LITTLE_ENDIAN) throw new CodecError('big-endian hosts are not supported');
   const n = elementCount(t.shape, limits);
   if (!(t.data instanceof Uint8Array)) throw new CodecError('tensor payload must be bytes');
-  switch (t.codec?.scheme) {
-    case 'fp32': {
-      if (t.data.byteLength !== n * 4) {
-        throw new CodecError(`fp32 payload is ${t.data.byteLength} bytes, shape needs ${n * 4}`);
-      }
-      // Copy into a fresh aligned buffer: the payload may sit at any offset of the message buffer.
-      const values = new Float32Array(n);
-      new Uint8Array(values.buffer).set(t.data);
-      return { values, shape: [...t.shape] };
-    }
-    default:
-      throw new CodecError(`unknown codec scheme ${JSON.stringify(t.codec?.scheme ?? null)}`);
+  const h = checkHeader(t.codec, t.shape, n);
+  const { min, max } = payloadBounds(h, n);
+  const len = t.data.byteLength;
+  if (len < min || len > max) {
+    throw new CodecError(
+      h.scheme === 'fp32'
+        ? `fp32 payload is ${len} bytes, shape needs ${n * 4}`
+        : `${h.scheme} payload is ${len} bytes; its header allows ${min === max ? min : `${min}..${max}`}`,
+    );
   }
+  if (h.scheme === 'fp32') {
+    // Copy into a fresh aligned buffer: the payload may sit at any offset of the message buffer.
+    const values = new Float32Array(n);
+    new Uint8Array(values.buffer).set(t.data);
+    return { values, shape: [...t.shape] };
+  }
+  const expected = rawBytes(h, n);
+  let raw: Uint8Array;
+  try {
+    raw = h.compression === 'deflate' ? inflateExact(t.data, expected) : t.data;
+  } catch (e) {
+    throw new CodecError(`${h.scheme} payload: ${(e as Error).message}`);
+  }
+  const mapBytes = bitmapBytes(n);
+  const bitmap = raw.subarray(0, mapBytes);
+  const count = bitmapCount(bitmap, n);
+  if (count !== h.nonZero)
+    throw new CodecError(
+      count < 0
+        ? 'zero bitmap has bits set past the tensor'
+        : `zero bitmap has ${count} bits set, header says ${h.nonZero}`,
+    );
+  const values = new Float32Array(n);
+  if (h.scheme === 'lossless') {
+    const bits = new Uint32Array(values.buffer);
+    const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    for (let i = 0, k = mapBytes; i < n; i++) {
+      if ((bitmap[i >> 3]! >> (i & 7)) & 1) {
+        bits[i] = dv.getUint32(k, true);
+        k += 4;
+      }
+    }
+    return { values, shape: [...t.shape] };
+  }
+  const codes = raw.subarray(mapBytes);
+  if (!codesFit(codes, h.bits, h.nonZero)) throw new CodecError(`quant codes do not fit ${h.bits} bits`);
+  readCodes(bitmap, codes, t.shape, h.bits, h.granularity, h, values);
+  return { values, shape: [...t.shape] };
+}
+
+/** The spec a header was encoded with (what a plan would ask for to get it again). */
+export function specOf(h: CodecHeader): CodecSpec {
+  return h.scheme === 'quant'
+    ? { scheme: 'quant', bits: h.bits, granularity: h.granularity }
+    : { scheme: h.scheme };
 }
