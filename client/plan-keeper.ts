@@ -1,0 +1,125 @@
+// The client's side of SPINN's scheduler: keeps the SLA, the online profiler (device scale, link latency and
+// bandwidth, server speed) and the current scheduled plan. Plans come from the edge (piggybacked on results, or
+// `POST /v1/plan` for the first plan and for refreshes while the device runs alone); when the edge cannot be
+// reached the client runs the same core scheduler itself with the server options removed.
+
+import type { ModelManifest } from '../core/manifest.js';
+import { OnlineProfiler } from '../core/online-profiler.js';
+import { costModel, offlineServerMs } from '../core/plan-estimator.js';
+import { schedulerContext } from '../core/scheduler-context.js';
+import { decisionToPlan, schedule } from '../core/scheduler.js';
+import type { Sla } from '../core/sla.js';
+import { planSchema, type ClientContext, type Plan, type ResultMessage } from '../core/wire.js';
+import { describeError } from './offload.js';
+
+export type PlanSource = 'edge' | 'local';
+
+export interface PlanKeeperOptions {
+  sla: Sla;
+  edgeUrl: string;
+  modelId: string;
+  fetch: typeof fetch;
+  headers?: Record<string, string>;
+  /** Ask the edge for a fresh plan after this many calls without an edge plan (default 10). */
+  refreshEvery: number;
+  timeoutMs: number;
+  now: () => number;
+}
+
+export class PlanKeeper {
+  readonly profiler = new OnlineProfiler();
+  plan: Plan | undefined;
+  source: PlanSource | undefined;
+  /** Why the last plan request failed, if it did. */
+  lastError: string | undefined;
+  private sinceEdge = 0;
+  private refreshing: Promise<void> | undefined;
+
+  constructor(private readonly o: PlanKeeperOptions) {}
+
+  get sla(): Sla {
+    return this.o.sla;
+  }
+
+  /** What the client reports to the edge (the profiler's averages plus the device scale it measured). */
+  context(deviceScale: number | undefined): ClientContext {
+    return { ...this.profiler.context(), ...(deviceScale !== undefined ? { deviceScale } : {}) };
+  }
+
+  /** `POST /v1/plan`; a failure yields a local device-only plan. Never rejects. */
+  async requestPlan(manifest: ModelManifest, deviceScale: number | undefined): Promise<void> {
+    this.sinceEdge = 0;
+    const body = JSON.stringify({
+      modelId: this.o.modelId,
+      context: this.context(deviceScale),
+      sla: this.o.sla,
+    });
+    const t0 = this.o.now();
+    try {
+      const res = await this.o.fetch(`${this.o.edgeUrl}/v1/plan`, {
+        method: 'POST',
+        headers: { ...this.o.headers, 'content-type': 'application/json', accept: 'application/json' },
+        body,
+        signal: AbortSignal.timeout(this.o.timeoutMs),
+      });
+      const text = await res.text();
+      const ms = this.o.now() - t0;
+      if (!res.ok) throw new Error(`edge answered HTTP ${res.status}: ${text.slice(0, 300)}`);
+      const plan = planSchema.parse((JSON.parse(text) as { plan?: unknown }).plan);
+      this.profiler.observeTransfer(body.length + text.length, ms);
+      this.adopt(plan, 'edge');
+      this.lastError = undefined;
+    } catch (e) {
+      this.lastError = `POST /v1/plan failed: ${describeError(e)}`;
+      this.planLocally(manifest, deviceScale);
+    }
+  }
+
+  /** The core scheduler on the device, server options removed. */
+  planLocally(manifest: ModelManifest, deviceScale: number | undefined): void {
+    if (!manifest.profile) return;
+    const d = schedule({
+      manifest,
+      sla: this.o.sla,
+      context: schedulerContext(this.context(deviceScale), undefined, false),
+    });
+    this.plan = decisionToPlan(d);
+    this.source = 'local';
+  }
+
+  adopt(plan: Plan | null | undefined, source: PlanSource): void {
+    if (!plan) return;
+    this.plan = plan;
+    this.source = source;
+    if (source === 'edge') this.sinceEdge = 0;
+  }
+
+  /** Called at the start of every call: starts a background refresh when the edge has been silent too long. */
+  onCall(manifest: ModelManifest, deviceScale: number | undefined): void {
+    if (++this.sinceEdge < this.o.refreshEvery || this.refreshing) return;
+    this.refreshing = this.requestPlan(manifest, deviceScale).finally(() => (this.refreshing = undefined));
+  }
+
+  /** An offload answered: feed the profiler (link and server speed) and take the edge's next plan. */
+  onResult(
+    manifest: ModelManifest,
+    r: { split: number; bodyBytes: number; roundTripMs: number; message: ResultMessage },
+  ): void {
+    const m = r.message;
+    this.profiler.observeTransfer(r.bodyBytes, Math.max(0, r.roundTripMs - m.serverMs - m.queueMs));
+    if (m.status === 'done' && manifest.profile) {
+      const offline = offlineServerMs(costModel(manifest), r.split, m.blocksRun, m.exit);
+      this.profiler.observeServer(offline, m.serverMs);
+    }
+    if (m.plan) this.adopt(m.plan, 'edge');
+  }
+
+  /** The edge or the server could not be used: plan on the device until a refresh reaches the edge again. */
+  onOffloadFailure(manifest: ModelManifest, deviceScale: number | undefined): void {
+    this.planLocally(manifest, deviceScale);
+  }
+
+  async whenIdle(): Promise<void> {
+    await this.refreshing;
+  }
+}
