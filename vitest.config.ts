@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Chromium tests run with `npm run test:browser` (test/browser/vitest.config.ts).
+    exclude: ['test/browser/**', 'node_modules/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     fileParallelism: false,

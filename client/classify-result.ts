@@ -1,7 +1,7 @@
 // What `classify` resolves with: the answer, who decided it and why, what went over the wire, and where the time
 // went. Every field is plain data (JSON-serialisable) so results can be logged and plotted directly.
 
-import type { Plan, ResultStatus } from '../core/wire.js';
+import type { ClientContext, Plan, ResultStatus } from '../core/wire.js';
 import type { ExecutionPlan } from './client-options.js';
 import type { OffloadFailure } from './offload.js';
 
@@ -57,6 +57,11 @@ export interface ClassifyResult {
   cancelledServer: boolean;
   /** The plan the edge suggested for the next request, when its result carried one. */
   nextPlan?: Plan;
+  /**
+   * With an SLA: the scheduled plan this call ran (its reason, estimate and everything the scheduler saw), where
+   * it came from, and the context this client reported with the call.
+   */
+  schedule?: { plan: Plan; source: 'edge' | 'local'; context: ClientContext };
   /** Blocks run: on the device before the split, on the device after it, and on the server (when reported). */
   blocks: { device: number; localAfterSplit: number; server: number | null };
   timings: ClassifyTimings;

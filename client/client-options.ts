@@ -2,7 +2,9 @@
 // the client cannot guess: the edge's URL and the model's id.
 
 import type { InferenceSession } from 'onnxruntime-common';
+import type { CodecSpec } from '../core/codec-spec.js';
 import type { ExecutorStep } from '../core/progressive-executor.js';
+import type { SlaInput } from '../core/sla.js';
 import type { ModelFileCache } from './model-cache.js';
 import type { ModelSource } from './model-source.js';
 import type { OrtModule } from './ort-module.js';
@@ -17,6 +19,11 @@ export interface ExecutionPlan {
   split: number;
   /** Early-exit confidence threshold in [0, 1]; 1 disables early exits (only the final classifier answers). */
   threshold: number;
+  /**
+   * How the offloaded activation is encoded. When absent, the accuracy-aware choice for this split and threshold
+   * (core/codec-choice.ts) within `accuracyBudgetPp`: the smallest profiled bit-width whose loss fits, else lossless.
+   */
+  codec?: CodecSpec;
 }
 
 export interface SpinnClientOptions {
@@ -34,6 +41,18 @@ export interface SpinnClientOptions {
    * own (default true). Plans the model cannot run (unknown split) are ignored.
    */
   followEdgePlan?: boolean;
+  /** Accuracy loss (pp) the codec may cost when the plan names no codec; default 0.3. */
+  accuracyBudgetPp?: number;
+  /**
+   * The SLA the scheduler plans for (limits, objective priority, policy: SPINN or a baseline). With an SLA the
+   * client asks the edge for its first plan (`POST /v1/plan`), sends the SLA and its measured context (device
+   * scale, bandwidth, RTT, server speed) with every offload, follows the plan on each result, refreshes it every
+   * `planRefreshEvery` calls while it runs alone, and plans on the device itself (device-only) when the edge cannot
+   * be reached. Without one, plans come from `plan` and the edge only echoes them. An explicit `plan` still wins.
+   */
+  sla?: SlaInput;
+  /** With an SLA: ask the edge for a fresh plan after this many calls without an edge plan (default 10). */
+  planRefreshEvery?: number;
   /** Give up waiting for the server after this many ms (the fetch is aborted and cancelled); default 5000. */
   offloadTimeoutMs?: number;
   /** Timeout of the fire-and-forget `DELETE /v1/requests/:id`, ms; default 2000. */

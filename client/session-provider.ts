@@ -22,7 +22,16 @@ export class OrtSessionProvider implements SessionProvider {
     /** Options for every session (execution providers, graph optimisation level). */
     private readonly sessionOptions: InferenceSession.SessionOptions,
   ) {
-    this.createTensor = (values, dims) => new ort.Tensor('float32', values, dims);
+    // In proxy mode (ort.env.wasm.proxy, browsers) onnxruntime-web *transfers* every input's ArrayBuffer to its
+    // Web Worker, detaching it here; the executor feeds one activation to an exit head and then to the next block,
+    // so each tensor gets its own copy (at most 64 KiB for this model).
+    this.createTensor = (values, dims) =>
+      new ort.Tensor('float32', this.proxied() ? values.slice() : values, dims);
+  }
+
+  /** Whether the runtime runs sessions in a Web Worker (and so transfers buffers it is given). */
+  private proxied(): boolean {
+    return this.ort.env.wasm?.proxy === true && typeof document !== 'undefined';
   }
 
   block(index: number): Promise<InferenceSession> {
@@ -73,7 +82,11 @@ export class OrtSessionProvider implements SessionProvider {
   private async create(ref: ModelFileRef): Promise<InferenceSession> {
     const bytes = await this.loader.file(ref);
     try {
-      return await this.ort.InferenceSession.create(bytes, this.sessionOptions);
+      // Proxy mode transfers the model bytes too; keep the cached copy intact.
+      return await this.ort.InferenceSession.create(
+        this.proxied() ? bytes.slice() : bytes,
+        this.sessionOptions,
+      );
     } catch (e) {
       throw new ModelLoadError(`onnxruntime could not load ${ref.file}: ${(e as Error).message}`, {
         cause: e,

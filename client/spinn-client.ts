@@ -3,12 +3,15 @@
 // waits, and returns whichever answer comes first — never failing because the network or the server did.
 
 import type { ModelManifest } from '../core/manifest.js';
+import { parseSla } from '../core/sla.js';
 import {
   runProgressive,
   type ExecutorStep,
   type ProgressiveResult,
   type SessionProvider,
 } from '../core/progressive-executor.js';
+import { chooseCodec } from '../core/codec-choice.js';
+import type { CodecSpec } from '../core/codec-spec.js';
 import { encodeTensor } from '../core/tensor-codec.js';
 import { encodeMessage, PROTOCOL_VERSION, type OffloadMessage, type Plan } from '../core/wire.js';
 import type { ClassifyResult, DecidedBy } from './classify-result.js';
@@ -28,6 +31,7 @@ import { ModelLoader } from './model-loader.js';
 import { edgeModelSource, trimTrailingSlash } from './model-source.js';
 import { sendCancel, startOffload, type CancelOutcome } from './offload.js';
 import { importOnnxruntimeWeb, type OrtModule } from './ort-module.js';
+import { PlanKeeper } from './plan-keeper.js';
 import { raceOffload } from './race.js';
 import { newRequestId } from './request-id.js';
 import { OrtSessionProvider, yieldingSessions } from './session-provider.js';
@@ -52,6 +56,8 @@ export class SpinnClient {
   private readonly background = new Set<Promise<CancelOutcome>>();
   /** Device slowdown vs. the manifest's onnxruntime-web profile, reported to the edge as `context.deviceScale`. */
   private readonly deviceScale = new DeviceScaleEstimator();
+  /** With an SLA option: the scheduler state (profiler, current scheduled plan). */
+  private readonly keeper: PlanKeeper | undefined;
 
   /** Outcomes of the DELETEs sent so far, newest last (bounded), for diagnostics. */
   readonly cancels: { requestId: string; outcome: CancelOutcome }[] = [];
@@ -71,6 +77,25 @@ export class SpinnClient {
       cache: options.cache ?? new MemoryModelCache(),
       ...(options.headers ? { headers: options.headers } : {}),
     });
+    this.keeper =
+      options.sla !== undefined
+        ? new PlanKeeper({
+            sla: parseSla(options.sla),
+            edgeUrl: this.edgeUrl,
+            modelId: options.modelId,
+            fetch: this.fetchFn,
+            ...(options.headers ? { headers: options.headers } : {}),
+            refreshEvery: options.planRefreshEvery ?? 10,
+            timeoutMs: options.offloadTimeoutMs ?? DEFAULT_OFFLOAD_TIMEOUT_MS,
+            now: this.now,
+          })
+        : undefined;
+  }
+
+  /** With an SLA: the scheduled plan in force and where it came from. */
+  get scheduledPlan(): { plan: Plan; source: 'edge' | 'local' } | undefined {
+    const k = this.keeper;
+    return k?.plan && k.source ? { plan: k.plan, source: k.source } : undefined;
   }
 
   /**
@@ -127,6 +152,7 @@ export class SpinnClient {
 
   /** Resolves when every background cancel has finished (each is bounded by `cancelTimeoutMs`). */
   async whenIdle(): Promise<void> {
+    await this.keeper?.whenIdle();
     while (this.background.size) await Promise.all([...this.background]);
   }
 
@@ -149,6 +175,7 @@ export class SpinnClient {
         this.options.sessionOptions ?? DEFAULT_SESSION_OPTIONS,
       );
       await this.preload(this.options.preload ?? 'all', manifest, sessions);
+      await this.keeper?.requestPlan(manifest, this.deviceScale.current);
       return { manifest, sessions };
     })().catch((e: unknown) => {
       this.loaded = undefined;
@@ -169,7 +196,12 @@ export class SpinnClient {
     const configured = {
       split: this.options.plan?.split ?? manifest.blocks.length,
       threshold: this.options.plan?.threshold ?? DEFAULT_THRESHOLD,
+      ...(this.options.plan?.codec ? { codec: this.options.plan.codec } : {}),
     };
+    const scheduled = this.keeper?.plan;
+    if (scheduled && (this.options.followEdgePlan ?? true) && !SpinnClient.planProblem(scheduled, manifest)) {
+      return { split: scheduled.split, threshold: scheduled.threshold, codec: scheduled.codec };
+    }
     return (this.options.followEdgePlan ?? true) && this.edgePlan ? this.edgePlan : configured;
   }
 
@@ -189,7 +221,7 @@ export class SpinnClient {
 
   private adoptEdgePlan(plan: Plan | null | undefined, manifest: ModelManifest): void {
     if (!plan) return;
-    const next = { split: plan.split, threshold: plan.threshold };
+    const next = { split: plan.split, threshold: plan.threshold, codec: plan.codec };
     if (!SpinnClient.planProblem(next, manifest)) this.edgePlan = next;
   }
 
@@ -214,11 +246,19 @@ export class SpinnClient {
   private async classifyNow(input: ClassifyInput, options: ClassifyOptions): Promise<ClassifyResult> {
     const { manifest, sessions } = await this.ensureLoaded();
     const x = toModelInput(input, manifest);
+    this.keeper?.onCall(manifest, this.deviceScale.current);
+    const scheduled =
+      this.keeper?.plan && this.keeper.source
+        ? { plan: this.keeper.plan, source: this.keeper.source }
+        : undefined;
     const current = this.currentPlan(manifest);
     const plan: ExecutionPlan = {
       split: options.plan?.split ?? current.split,
       threshold: options.plan?.threshold ?? current.threshold,
     };
+    // A plan's codec applies to its own split: an explicit split without a codec gets the accuracy-aware choice.
+    const planCodec = options.plan?.codec ?? (options.plan?.split === undefined ? current.codec : undefined);
+    if (planCodec) plan.codec = planCodec;
     const problem = SpinnClient.planProblem(plan, manifest);
     if (problem) throw new RangeError(`SpinnClient.classify: ${problem}`);
 
@@ -250,9 +290,11 @@ export class SpinnClient {
       toBlock: plan.split,
       ...stepHook('device'),
     });
+    const reported = this.keeper?.context(this.deviceScale.current);
     const base = {
       requestId,
-      plan: { split: plan.split, threshold: plan.threshold },
+      plan: { ...plan },
+      ...(scheduled && reported ? { schedule: { ...scheduled, context: reported } } : {}),
       timings: {
         deviceMs: before.computeMs,
         localAfterSplitMs: 0,
@@ -289,6 +331,17 @@ export class SpinnClient {
 
     // 3. Offload the activation and keep computing locally.
     const deviceScale = this.deviceScale.add(measureDeviceScale(deviceSteps, manifest));
+    const codec: CodecSpec =
+      plan.codec ??
+      chooseCodec({
+        manifest,
+        split: plan.split,
+        threshold: plan.threshold,
+        ...(this.options.accuracyBudgetPp !== undefined
+          ? { accuracyBudgetPp: this.options.accuracyBudgetPp }
+          : {}),
+      }).codec;
+    base.plan.codec = codec;
     const tEncode = this.now();
     const message: OffloadMessage = {
       v: PROTOCOL_VERSION,
@@ -297,12 +350,14 @@ export class SpinnClient {
       modelId: manifest.id,
       split: plan.split,
       threshold: plan.threshold,
-      tensor: encodeTensor(activation.values, activation.shape, { scheme: 'fp32' }),
+      tensor: encodeTensor(activation.values, activation.shape, codec),
       context: {
+        ...this.keeper?.context(deviceScale),
         deviceMs: before.computeMs,
         sentAt: Date.now(),
         ...(deviceScale !== undefined ? { deviceScale } : {}),
       },
+      ...(this.keeper ? { sla: this.keeper.sla } : {}),
     };
     const body = encodeMessage(message);
     const encodeMs = this.now() - tEncode;
@@ -341,6 +396,18 @@ export class SpinnClient {
     const serverOutcome = race.server;
     const serverMessage = serverOutcome?.kind === 'result' ? serverOutcome.message : undefined;
     if (serverMessage) this.adoptEdgePlan(serverMessage.plan, manifest);
+    if (this.keeper) {
+      if (serverOutcome?.kind === 'result') {
+        this.keeper.onResult(manifest, {
+          split: plan.split,
+          bodyBytes: body.byteLength,
+          roundTripMs: serverOutcome.roundTripMs,
+          message: serverOutcome.message,
+        });
+      } else if (serverOutcome?.kind === 'error' && serverOutcome.reason !== 'aborted') {
+        this.keeper.onOffloadFailure(manifest, this.deviceScale.current);
+      }
+    }
     const serverTimings =
       serverOutcome?.kind === 'result'
         ? {

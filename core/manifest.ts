@@ -90,12 +90,50 @@ export const latencyProfileSchema = z.object({
 });
 export type LatencyProfile = z.infer<typeof latencyProfileSchema>;
 
+/**
+ * One (split, codec) measurement of the codec profiler (`npm run model:profile`). Field names match what the
+ * scheduler's reader (core/codec-options.ts) looks for: `split`, `scheme`, `bits`, `meanBytes`, `accuracyChangePp`.
+ */
+export const codecMeasurementSchema = z.object({
+  split: z.number().int().nonnegative(),
+  scheme: z.enum(['lossless', 'quant']),
+  /** Bits per transferred value: 4/6/8 for quant, 32 for lossless. */
+  bits: z.number().int().positive().max(32),
+  /** quant only: per-tensor or per-channel scales. */
+  granularity: z.enum(['tensor', 'channel']).optional(),
+  /** Mean encoded payload bytes for one sample (header not included). */
+  meanBytes: z.number().positive(),
+  /** Encode and decode ms for one sample on the profiling host (median and p95). */
+  encodeMsP50: z.number().nonnegative(),
+  encodeMsP95: z.number().nonnegative(),
+  decodeMsP50: z.number().nonnegative(),
+  decodeMsP95: z.number().nonnegative(),
+  /** Top-1 accuracy of the whole model (threshold 1: final exit) with the codec minus without, in pp (< 0: loss). */
+  accuracyChangePp: z.number(),
+  /** The same per threshold of `profile.thresholds` (same order): exits before the split see exact values. */
+  accuracyChangePpByThreshold: z.array(z.number()),
+});
+export type CodecMeasurement = z.infer<typeof codecMeasurementSchema>;
+
+export const codecProfileSchema = z.object({
+  host: z.string(),
+  runtime: z.string(),
+  measuredAt: z.string(),
+  /** Test samples the accuracy change was measured on, and samples the bytes and timings were averaged over. */
+  accuracySamples: z.number().int().positive(),
+  sizeSamples: z.number().int().positive(),
+  entries: z.array(codecMeasurementSchema),
+});
+export type CodecProfile = z.infer<typeof codecProfileSchema>;
+
 export const modelProfileSchema = z.object({
   dataset: z.object({ name: z.string(), split: z.string(), samples: z.number().int().positive() }),
   /** Accuracy of each exit on its own (every sample forced through it). */
   exitAccuracy: z.array(z.number().min(0).max(1)),
   thresholds: z.array(thresholdProfileSchema).min(1),
   latency: z.array(latencyProfileSchema),
+  /** Per split and codec: encoded bytes, encode/decode time and accuracy change (optional). */
+  codec: codecProfileSchema.optional(),
 });
 export type ModelProfile = z.infer<typeof modelProfileSchema>;
 
@@ -170,6 +208,14 @@ export function parseManifest(json: unknown): ModelManifest {
     for (const l of m.profile.latency) {
       if (l.blockMs.length !== m.blocks.length || l.exitMs.length !== m.exits.length)
         problems.push(`profile latency for ${l.host}/${l.runtime}: wrong number of entries`);
+    }
+    for (const c of m.profile.codec?.entries ?? []) {
+      if (!m.splits.some((x) => x.split === c.split))
+        problems.push(`profile codec: no split point ${c.split}`);
+      if (c.accuracyChangePpByThreshold.length !== m.profile.thresholds.length)
+        problems.push(
+          `profile codec split ${c.split}/${c.scheme}${c.bits}: one change per threshold expected`,
+        );
     }
   }
   if (problems.length) throw new ManifestError('inconsistent model manifest', problems);

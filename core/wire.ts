@@ -4,7 +4,9 @@
 
 import { Packr } from 'msgpackr';
 import { z } from 'zod';
-import type { EncodedTensor } from './tensor-codec.js';
+import { slaSchema } from './sla.js';
+import { codecSpecSchema, quantBitsSchema, quantGranularitySchema } from './codec-spec.js';
+import type { CodecHeader, EncodedTensor } from './tensor-codec.js';
 
 /** Current protocol version. Peers reject any other with a clear error (HTTP 400 at the edge). */
 export const PROTOCOL_VERSION = 1;
@@ -24,7 +26,35 @@ export const requestIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9_-]{8,64}$/, 'request id must be 8-64 characters of [A-Za-z0-9_-]');
 
-export const codecHeaderSchema = z.object({ scheme: z.literal('fp32') });
+// The codec header (core/tensor-codec.ts). Schemes were added after v1 without a version bump: every v1 message is
+// still valid, and a peer that predates a scheme rejects it with a 400 naming `tensor.codec.scheme`. The codec
+// re-checks these fields against the shape before decoding.
+const float32 = z
+  .number()
+  .refine((x) => Number.isFinite(x) && Math.fround(x) === x, 'must be a float32 value');
+const sparseFields = {
+  layout: z.literal('bitmap'),
+  compression: z.enum(['deflate', 'none']),
+  nonZero: z.number().int().nonnegative(),
+};
+export const codecHeaderSchema = z.discriminatedUnion('scheme', [
+  z.object({ scheme: z.literal('fp32') }),
+  z.object({ scheme: z.literal('lossless'), ...sparseFields }),
+  z.object({
+    scheme: z.literal('quant'),
+    bits: quantBitsSchema,
+    granularity: quantGranularitySchema,
+    min: z.array(float32).min(1).max(4096),
+    step: z
+      .array(float32.refine((x) => x >= 0, 'must not be negative'))
+      .min(1)
+      .max(4096),
+    ...sparseFields,
+  }),
+]);
+// The schema and the codec's own type must describe the same header.
+const _headerMatches: CodecHeader = {} as z.infer<typeof codecHeaderSchema>;
+void _headerMatches;
 
 const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, 'payload must be binary');
 
@@ -39,9 +69,41 @@ export const planSchema = z.object({
   split: z.number().int().nonnegative(),
   /** Early-exit confidence threshold; ≥ 1 disables early exits. */
   threshold: z.number().min(0).max(1),
-  codec: codecHeaderSchema,
+  /** What to encode the activation with (the encoder fills in the rest of the header). */
+  codec: codecSpecSchema,
   /** Why the scheduler chose it (for logs and plots). */
   reason: z.string().max(500).optional(),
+  /** Bits per transferred value of the chosen codec option (32 = raw fp32). */
+  bits: z.number().int().positive().max(32).optional(),
+  /** Edgent-style truncation: only this exit answers (every sample leaves there); other exits are skipped. */
+  exit: z.number().int().nonnegative().optional(),
+  /** Scheduling policy that produced the plan (SPINN or a baseline). */
+  policy: z.string().max(40).optional(),
+  /** Whether the plan meets every hard limit of the SLA (false: the least-violating plan). */
+  feasible: z.boolean().optional(),
+  /** The scheduler's prediction for this plan. */
+  estimate: z
+    .object({
+      latencyMs: z.number(),
+      throughputRps: z.number(),
+      deviceCostMs: z.number(),
+      serverCostMs: z.number(),
+      accuracy: z.number(),
+      offloadProbability: z.number(),
+      uploadBytes: z.number(),
+    })
+    .optional(),
+  /** Everything the scheduler saw when it chose (the resolved context). */
+  seen: z
+    .object({
+      deviceScale: z.number(),
+      bandwidthBps: z.number(),
+      rttMs: z.number(),
+      serverScale: z.number(),
+      serverLoad: z.number(),
+      serverAvailable: z.boolean(),
+    })
+    .optional(),
 });
 export type Plan = z.infer<typeof planSchema>;
 
@@ -51,11 +113,13 @@ export const clientContextSchema = z.object({
   deviceMs: z.number().nonnegative().optional(),
   /** Client clock (ms since epoch) when the offload left; used only for differences on the client's side. */
   sentAt: z.number().nonnegative().optional(),
-  /** Bandwidth and RTT the client last measured. */
+  /** Bandwidth (bytes per second) and RTT the client last measured (moving averages). */
   bandwidthBps: z.number().positive().optional(),
   rttMs: z.number().nonnegative().optional(),
   /** Device slowdown vs. the offline profile (T_real / T_offline). */
   deviceScale: z.number().positive().optional(),
+  /** Server compute time vs. the offline server-estimate profile, as the client observed it. */
+  serverScale: z.number().positive().optional(),
 });
 export type ClientContext = z.infer<typeof clientContextSchema>;
 
@@ -68,6 +132,10 @@ export const offloadMessageSchema = z.object({
   threshold: z.number().min(0).max(1),
   tensor: encodedTensorSchema,
   context: clientContextSchema.default({}),
+  /** The client's SLA, so the edge can plan its next request (default SLA when absent). */
+  sla: slaSchema.optional(),
+  /** Edgent-style truncated plan: only this exit answers. */
+  exit: z.number().int().nonnegative().optional(),
 });
 export type OffloadMessage = z.infer<typeof offloadMessageSchema>;
 
@@ -91,8 +159,24 @@ export const resultMessageSchema = z.object({
   error: z.string().max(2000).optional(),
   /** The plan the edge suggests for the client's next request. */
   plan: planSchema.nullable().optional(),
+  /** Backend load when it answered (requests running and queued, worker slots), for the scheduler. */
+  load: z
+    .object({
+      busy: z.number().int().nonnegative(),
+      queued: z.number().int().nonnegative(),
+      workers: z.number().int().positive(),
+    })
+    .optional(),
 });
 export type ResultMessage = z.infer<typeof resultMessageSchema>;
+
+/** Body of `POST /v1/plan` (JSON): a first plan, or a refresh while the client runs without offloading. */
+export const planRequestSchema = z.object({
+  modelId: z.string().min(1).max(64),
+  context: clientContextSchema.default({}),
+  sla: slaSchema.optional(),
+});
+export type PlanRequest = z.infer<typeof planRequestSchema>;
 
 export type WireMessage = OffloadMessage | ResultMessage;
 

@@ -1,12 +1,14 @@
 // `npm run demo`: the whole SPINN path on this machine. Starts the inference backend and the edge worker
 // (`wrangler dev`, local workerd) on loopback, runs a few client "devices" (the client library on onnxruntime-web)
 // over the committed Fashion-MNIST sample with a mix of plans, prints one row per request and a summary, and shuts
-// everything down. `--json` ends with the summary as one JSON line.
+// everything down. `--json` ends with the summary as one JSON line. `--serve` instead keeps the stack up and prints
+// the URL of the live demo page (demo/web/, served by the edge) until Ctrl-C.
 
 import { Command } from 'commander';
 import Table from 'cli-table3';
 import * as ortNode from 'onnxruntime-node';
 import { readFileSync } from 'node:fs';
+import { codecLabel } from '../core/codec-spec.js';
 import { shouldExit, softmax, top1 } from '../core/exit-policy.js';
 import { parseManifest } from '../core/manifest.js';
 import { preprocessGray } from '../core/preprocess.js';
@@ -21,8 +23,17 @@ const program = new Command()
   .option('--devices <n>', 'client devices running side by side (each a SpinnClient)', (v) => Number(v), 3)
   .option('--json', 'print the summary as one JSON line at the end')
   .option('--quiet', 'omit the per-request table')
+  .option('--serve', 'keep the stack up and print the demo page URL (stop with Ctrl-C)')
+  .option('--port <n>', 'with --serve: the edge port (default: a free one)', (v) => Number(v))
   .parse();
-const opts = program.opts<{ images: number; devices: number; json?: boolean; quiet?: boolean }>();
+const opts = program.opts<{
+  images: number;
+  devices: number;
+  json?: boolean;
+  quiet?: boolean;
+  serve?: boolean;
+  port?: number;
+}>();
 if (!Number.isInteger(opts.images) || opts.images < 1) program.error('--images must be a positive integer');
 if (!Number.isInteger(opts.devices) || opts.devices < 1 || opts.devices > 8)
   program.error('--devices must be 1..8');
@@ -83,7 +94,22 @@ async function backendCancels(url: string, token: string): Promise<Record<string
 }
 
 log('starting backend and wrangler dev …');
-const stack = await startStack();
+const stack = await startStack(opts.port ? { edgePort: opts.port } : {});
+if (opts.serve) {
+  console.log(
+    `SPINN-TS demo page: ${stack.edge.url}/  (edge API ${stack.edge.url}/v1, backend ${stack.backend.url})`,
+  );
+  log('serving until Ctrl-C …');
+  // `on`, not `once`: Ctrl-C reaches both tsx and this process, and tsx relays it, so a second signal must not
+  // kill the process before the stack is stopped.
+  await new Promise<void>((resolve) => {
+    process.on('SIGINT', () => resolve());
+    process.on('SIGTERM', () => resolve());
+  });
+  log('stopping …');
+  await stack.stop();
+  process.exit(0);
+}
 let exitCode = 0;
 try {
   log(`backend ${stack.backend.url}, edge ${stack.edge.url}`);
@@ -124,7 +150,7 @@ try {
     const t = new Table({
       head: [
         'img',
-        'plan s/thr',
+        'plan s/thr/codec',
         'exit',
         'decided by',
         'label',
@@ -141,7 +167,7 @@ try {
       const ok = r.label === ds.labels[r.image];
       t.push([
         r.image,
-        `${r.plan.split}/${r.plan.threshold}`,
+        `${r.plan.split}/${r.plan.threshold}${r.plan.codec && r.bytesSent ? `/${codecLabel(r.plan.codec)}` : ''}`,
         r.exit,
         r.decidedBy + (r.cancelledServer ? ' ✂' : ''),
         `${r.className}${ok ? '' : ' ✗'}`,
@@ -182,6 +208,18 @@ try {
     clientCancels: results.filter((r) => r.cancelledServer).length,
     backendCancels: cancels,
     bytesSentMean: results.reduce((s, r) => s + r.bytesSent, 0) / results.length,
+    /** What the same offloads would have carried as raw fp32 activations, and the codecs the clients used. */
+    fp32BytesMean:
+      results.reduce(
+        (s, r) =>
+          s + (r.bytesSent ? (manifest.splits.find((x) => x.split === r.plan.split)?.fp32Bytes ?? 0) : 0),
+        0,
+      ) / results.length,
+    codecs: results.reduce<Record<string, number>>((acc, r) => {
+      if (r.bytesSent && r.plan.codec)
+        acc[codecLabel(r.plan.codec)] = (acc[codecLabel(r.plan.codec)] ?? 0) + 1;
+      return acc;
+    }, {}),
     latencyMsP50: quantile(totals, 0.5),
     latencyMsP95: quantile(totals, 0.95),
     wallMs: Math.round(wallMs),

@@ -188,13 +188,18 @@ export interface Stack {
 }
 
 export async function startStack(
-  o: { backend?: BackendOptions; edgeVars?: Record<string, string> } = {},
+  o: { backend?: BackendOptions; edgeVars?: Record<string, string>; edgePort?: number } = {},
 ): Promise<Stack> {
   const token = o.backend?.token ?? `dev-${Math.random().toString(36).slice(2)}`;
   const backend = await startBackend({ ...o.backend, token });
   let edge: Service;
   try {
-    edge = await startEdge({ backendUrl: backend.url, token, ...(o.edgeVars ? { vars: o.edgeVars } : {}) });
+    edge = await startEdge({
+      backendUrl: backend.url,
+      token,
+      ...(o.edgeVars ? { vars: o.edgeVars } : {}),
+      ...(o.edgePort ? { port: o.edgePort } : {}),
+    });
   } catch (e) {
     await backend.stop();
     throw e;

@@ -191,6 +191,12 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
     },
   );
 
+  /** Requests running and queued right now, for the edge's scheduler (server load factor). */
+  function loadNow() {
+    const s = pool.stats();
+    return { busy: s.busy, queued: s.queued, workers: Math.max(1, s.workers) };
+  }
+
   function reply(c: Context, record: RequestRecord, o: JobOutcome) {
     record.status = o.status;
     record.blocksRun = o.blocksRun;
@@ -221,6 +227,7 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
       queueMs: o.queueMs,
       blocksRun: o.blocksRun,
       ...(o.error ? { error: o.error.slice(0, 2000) } : {}),
+      load: loadNow(),
     };
     return c.body(encodeMessage(msg) as Uint8Array<ArrayBuffer>, 200, { 'content-type': WIRE_CONTENT_TYPE });
   }

@@ -9,6 +9,7 @@ import { healthRoutes } from './routes/health.js';
 import { inferRoutes } from './routes/infer.js';
 import { modelRoutes } from './routes/models.js';
 import { openapiRoutes } from './routes/openapi.js';
+import { planRoutes } from './routes/plan.js';
 import { requestRoutes } from './routes/requests.js';
 
 export const app = new Hono<{ Bindings: Env }>();
@@ -25,6 +26,7 @@ app.use(
 );
 
 app.route('/', inferRoutes);
+app.route('/', planRoutes);
 app.route('/', requestRoutes);
 app.route('/', modelRoutes);
 app.route('/', healthRoutes);

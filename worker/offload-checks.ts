@@ -3,7 +3,7 @@
 // of the right length for its codec. Each failure is a 400 that says what was expected.
 
 import { splitInfo, type ModelManifest } from '../core/manifest.js';
-import { CodecError, elementCount } from '../core/tensor-codec.js';
+import { checkHeader, CodecError, elementCount, payloadBounds } from '../core/tensor-codec.js';
 import type { OffloadMessage } from '../core/wire.js';
 import { HttpError } from './http-error.js';
 
@@ -35,10 +35,22 @@ export function checkOffload(manifest: ModelManifest, offload: OffloadMessage): 
   } catch (e) {
     throw new HttpError(400, (e as CodecError).message);
   }
-  if (offload.tensor.codec.scheme === 'fp32' && offload.tensor.data.byteLength !== n * 4) {
+  const len = offload.tensor.data.byteLength;
+  if (offload.tensor.codec.scheme === 'fp32' && len !== n * 4) {
+    throw new HttpError(400, `fp32 payload is ${len} bytes; shape [${got.join(',')}] needs ${n * 4}`);
+  }
+  // The sparse schemes: header fields against the shape, and the payload within what the header allows.
+  let bounds;
+  try {
+    bounds = payloadBounds(checkHeader(offload.tensor.codec, got, n), n);
+  } catch (e) {
+    throw new HttpError(400, `bad codec header: ${(e as CodecError).message}`);
+  }
+  if (len < bounds.min || len > bounds.max) {
     throw new HttpError(
       400,
-      `fp32 payload is ${offload.tensor.data.byteLength} bytes; shape [${got.join(',')}] needs ${n * 4}`,
+      `${offload.tensor.codec.scheme} payload is ${len} bytes; its header and shape [${got.join(',')}] allow ` +
+        (bounds.min === bounds.max ? `${bounds.min}` : `${bounds.min}..${bounds.max}`),
     );
   }
 }

@@ -4,6 +4,7 @@
 // (surviving eviction) until an alarm deletes it (REQUEST_RETENTION_MS, default an hour, after first seen).
 
 import { DurableObject } from 'cloudflare:workers';
+import type { BackendLoad } from '../core/scheduler-context.js';
 import type { ResultMessage } from '../core/wire.js';
 import { backendCancel, backendInfer, type BackendCancelAnswer } from './backend-client.js';
 import { readConfig, type Env } from './env.js';
@@ -28,7 +29,13 @@ export interface OffloadInput {
 }
 
 export type OffloadReply =
-  | { kind: 'result'; httpStatus: 200 | 502 | 504; result: ResultMessage }
+  | {
+      kind: 'result';
+      httpStatus: 200 | 502 | 504;
+      result: ResultMessage;
+      /** The backend's load when it answered (for the edge's scheduler); absent without a backend answer. */
+      load?: BackendLoad;
+    }
   | { kind: 'conflict'; error: string };
 
 export interface CancelReply {
@@ -92,11 +99,12 @@ export class RequestState extends DurableObject<Env> {
 
     const outcome = await pending;
     this.inflight = null;
+    const load = outcome.kind === 'result' && outcome.result.load ? { load: outcome.result.load } : {};
     if (record.status === 'cancelled') {
       // A cancel arrived while the backend worked; it wins whatever the backend said.
       if (outcome.kind === 'result') record.result = resultFields(outcome.result);
       await this.save(record);
-      return { kind: 'result', httpStatus: 200, result: resultMessageOf(record) };
+      return { kind: 'result', httpStatus: 200, result: resultMessageOf(record), ...load };
     }
     let httpStatus: 200 | 502 | 504 = 200;
     switch (outcome.kind) {
@@ -130,7 +138,7 @@ export class RequestState extends DurableObject<Env> {
     // The answer need not wait for this write to be durable: the client gets the same result either way, and a
     // lost write only shortens the record's history. Cancel records, which decide later behaviour, stay confirmed.
     await this.save(record, { confirmed: false });
-    return { kind: 'result', httpStatus, result: resultMessageOf(record) };
+    return { kind: 'result', httpStatus, result: resultMessageOf(record), ...load };
   }
 
   async cancel(requestId: string): Promise<CancelReply> {

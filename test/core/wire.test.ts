@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Packr } from 'msgpackr';
-import { encodeTensor } from '../../core/tensor-codec.js';
+import { decodeTensor, encodeTensor } from '../../core/tensor-codec.js';
 import {
   decodeOffload,
   decodeResult,
@@ -29,6 +29,22 @@ describe('wire format', () => {
     expect(back.requestId).toBe(offload.requestId);
     expect(Array.from(back.tensor.data)).toEqual(Array.from(tensor.data));
     expect(back.context.deviceMs).toBe(4.5);
+  });
+
+  it('carries the lossless and quantised codec headers and rejects malformed ones', () => {
+    const v = new Float32Array(64).map((_, i) => (i % 2 ? 0 : i / 7));
+    for (const spec of [
+      { scheme: 'lossless' },
+      { scheme: 'quant', bits: 4, granularity: 'channel' },
+    ] as const) {
+      const t = encodeTensor(v, [1, 4, 4, 4], spec);
+      const back = decodeOffload(encodeMessage({ ...offload, tensor: t }));
+      expect(back.tensor.codec).toEqual(t.codec);
+      expect(decodeTensor(back.tensor).values).toEqual(decodeTensor(t).values);
+    }
+    const q = encodeTensor(v, [1, 4, 4, 4], { scheme: 'quant', bits: 8 });
+    const bad = { ...q, codec: { ...q.codec, bits: 5 } } as unknown as typeof q;
+    expect(() => decodeOffload(encodeMessage({ ...offload, tensor: bad }))).toThrow(/tensor\.codec/);
   });
 
   it('round-trips a result with a plan', () => {

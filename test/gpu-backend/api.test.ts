@@ -48,6 +48,15 @@ describe('gpu-backend API', () => {
     expect((await readResult(await post(good()))).status).toBe('done');
   });
 
+  it('decodes lossless and quantised offloads, answering like fp32 for the lossless one', async () => {
+    const fp32 = await readResult(await post(good()));
+    const lossless = await readResult(await post(good({ codec: { scheme: 'lossless' } })));
+    expect(lossless).toMatchObject({ status: 'done', label: fp32.label, exit: fp32.exit });
+    expect(lossless.confidence).toBe(fp32.confidence);
+    for (const bits of [8, 6, 4] as const)
+      expect((await readResult(await post(good({ codec: { scheme: 'quant', bits } })))).status).toBe('done');
+  });
+
   it('requires the bearer token on every route', async () => {
     await expectError(await post(good(), {}), 401, /bearer token/);
     await expectError(await post(good(), { authorization: 'Bearer wrong' }), 401, /bearer token/);

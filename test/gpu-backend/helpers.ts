@@ -10,6 +10,7 @@ import { shouldExit, softmax, top1 } from '../../core/exit-policy.js';
 import type { ModelManifest } from '../../core/manifest.js';
 import { preprocessGray } from '../../core/preprocess.js';
 import { runProgressive, type SessionProvider } from '../../core/progressive-executor.js';
+import type { CodecSpec } from '../../core/codec-spec.js';
 import { encodeTensor } from '../../core/tensor-codec.js';
 import {
   PROTOCOL_VERSION,
@@ -137,6 +138,7 @@ export function offloadBody(o: {
   values: Float32Array;
   shape: number[];
   modelId?: string;
+  codec?: CodecSpec;
 }): Uint8Array {
   return encodeMessage({
     v: PROTOCOL_VERSION,
@@ -145,7 +147,7 @@ export function offloadBody(o: {
     modelId: o.modelId ?? MODEL_ID,
     split: o.split,
     threshold: o.threshold,
-    tensor: encodeTensor(o.values, o.shape, { scheme: 'fp32' }),
+    tensor: encodeTensor(o.values, o.shape, o.codec ?? { scheme: 'fp32' }),
     context: {},
   });
 }

@@ -4,6 +4,7 @@
 
 import { Packr } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeTensor } from '../../core/tensor-codec.js';
 import { encodeMessage, WIRE_CONTENT_TYPE } from '../../core/wire.js';
 import { FIXTURE_MODEL_ID, writeFixtureAssets } from '../support/fixture-model.js';
 import { startFakeBackend, type FakeBackend } from '../support/fake-backend.js';
@@ -138,6 +139,19 @@ describe('POST /v1/infer rejects', () => {
       await postOffload(worker.url, msg),
       400,
       /fp32 payload is 12 bytes; shape \[1,2,4,4\] needs 128/,
+    );
+  });
+
+  it('a quantised payload longer than its header allows, or a header that does not fit the shape (400)', async () => {
+    const q = encodeTensor(new Float32Array(32).fill(0.5), [1, 2, 4, 4], { scheme: 'quant', bits: 4 });
+    const long = offload({ split: 1, tensor: { ...q, data: new Uint8Array(200) } });
+    await expectError(await postOffload(worker.url, long), 400, /quant payload is 200 bytes.*allow/);
+    if (q.codec.scheme !== 'quant') throw new Error('expected quant');
+    const perChannel = { ...q.codec, granularity: 'channel' as const }; // 2 channels, 1 (min, step) pair
+    await expectError(
+      await postOffload(worker.url, offload({ split: 1, tensor: { ...q, codec: perChannel } })),
+      400,
+      /bad codec header: quant min must hold 2 numbers/,
     );
   });
 

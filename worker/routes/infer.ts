@@ -48,7 +48,9 @@ inferRoutes.post('/v1/infer', async (c) => {
     body,
   });
   if (reply.kind === 'conflict') throw new HttpError(409, reply.error);
-  const result = { ...reply.result, plan: nextPlan({ offload, result: reply.result, manifest }) };
+  const load = reply.load ?? reply.result.load;
+  const plan = nextPlan({ offload, result: reply.result, manifest, ...(load ? { load } : {}) });
+  const result = { ...reply.result, ...(load ? { load } : {}), plan };
   return new Response(encodeMessage(result), {
     status: reply.httpStatus,
     headers: { 'content-type': WIRE_CONTENT_TYPE },
