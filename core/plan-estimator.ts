@@ -108,6 +108,73 @@ function throughput(deviceMs: number, linkMs: number, serverMs: number): number 
 const transferMs = (bytes: number, ctx: SchedulerContext) => (bytes / ctx.bandwidthBps) * 1000;
 
 /**
+ * The codec-independent part of a SPINN plan's estimate at ⟨split, threshold⟩: where samples leave and what the
+ * device and server compute. The scheduler computes it once per ⟨split, threshold⟩ and reuses it for every codec.
+ */
+export interface PlanBase {
+  split: number;
+  /** Σ over device exits of f_e · device ms to finish exit e. */
+  devExitMs: number;
+  /** Share of samples offloaded (0 for device-only). */
+  pOff: number;
+  /** Device ms to reach the split (blocks and the device's exits). */
+  toSplit: number;
+  /** Σ over server exits of f_e · server ms from the split to finish exit e, offline speed. */
+  srvMs: number;
+}
+
+export function planBase(m: CostModel, split: number, t: ThresholdProfile): PlanBase {
+  const nd = deviceExitCount(m, split);
+  const f = t.exitFraction;
+  let devExitMs = 0;
+  let pDevice = 0;
+  for (let e = 0; e < nd; e++) {
+    const fe = f[e] ?? 0;
+    pDevice += fe;
+    devExitMs += fe * (m.devBlocks[m.exitAfter[e]! + 1]! + m.devExits[e + 1]!);
+  }
+  const pOff = split >= m.nBlocks ? 0 : Math.max(0, 1 - pDevice);
+  const toSplit = m.devBlocks[split]! + m.devExits[nd]!;
+  let srvMs = 0;
+  if (pOff > 0) {
+    for (let e = nd; e < m.exitAfter.length; e++) {
+      const fe = f[e] ?? 0;
+      if (fe === 0) continue;
+      srvMs +=
+        fe * (m.srvBlocks[m.exitAfter[e]! + 1]! - m.srvBlocks[split]! + m.srvExits[e + 1]! - m.srvExits[nd]!);
+    }
+  }
+  return { split, devExitMs, pOff, toSplit, srvMs };
+}
+
+/**
+ * Writes a SPINN plan's estimate into `out` from its codec-independent base, its expected accuracy (codec loss
+ * included) and the codec `option` for the activation. In place, because the scheduler runs it for every candidate.
+ */
+export function fillEstimate(
+  out: Estimate,
+  b: PlanBase,
+  accuracy: number,
+  option: CodecOption | undefined,
+  ctx: SchedulerContext,
+): Estimate {
+  const pOff = b.pOff;
+  const bytes = pOff > 0 && option ? option.bytes : 0;
+  // Encoding runs on the device and decoding on the server, both measured on the profiling host.
+  const deviceCostMs = ctx.deviceScale * (b.devExitMs + pOff * (b.toSplit + (option?.encodeMs ?? 0)));
+  const serverCostMs = ctx.serverScale * (b.srvMs + pOff * (option?.decodeMs ?? 0));
+  const linkMs = pOff * transferMs(bytes, ctx);
+  out.latencyMs = deviceCostMs + pOff * ctx.rttMs + linkMs + ctx.serverLoad * serverCostMs;
+  out.throughputRps = throughput(deviceCostMs, linkMs, serverCostMs * ctx.serverLoad);
+  out.deviceCostMs = deviceCostMs;
+  out.serverCostMs = serverCostMs;
+  out.accuracy = accuracy;
+  out.offloadProbability = pOff;
+  out.uploadBytes = pOff * bytes;
+  return out;
+}
+
+/**
  * SPINN plan: blocks < split on the device with their exits at `t.threshold`, the rest on the server.
  * `option` is the codec for the activation (ignored when split is device-only).
  */
@@ -118,41 +185,9 @@ export function estimatePlan(
   option: CodecOption | undefined,
   ctx: SchedulerContext,
 ): Estimate {
-  const nd = deviceExitCount(m, split);
-  const f = t.exitFraction;
-  let devExitMs = 0; // Σ_{e on device} f_e · (device ms to finish exit e)
-  let pDevice = 0;
-  for (let e = 0; e < nd; e++) {
-    const fe = f[e] ?? 0;
-    pDevice += fe;
-    devExitMs += fe * (m.devBlocks[m.exitAfter[e]! + 1]! + m.devExits[e + 1]!);
-  }
-  const pOff = split >= m.nBlocks ? 0 : Math.max(0, 1 - pDevice);
-  const toSplit = m.devBlocks[split]! + m.devExits[nd]!;
-  let srvMs = 0; // Σ_{e on server} f_e · (server ms from the split to finish exit e), offline speed
-  if (pOff > 0) {
-    for (let e = nd; e < m.exitAfter.length; e++) {
-      const fe = f[e] ?? 0;
-      if (fe === 0) continue;
-      srvMs +=
-        fe * (m.srvBlocks[m.exitAfter[e]! + 1]! - m.srvBlocks[split]! + m.srvExits[e + 1]! - m.srvExits[nd]!);
-    }
-  }
-  const bytes = pOff > 0 && option ? option.bytes : 0;
-  // Encoding runs on the device and decoding on the server, both measured on the profiling host.
-  const deviceCostMs = ctx.deviceScale * (devExitMs + pOff * (toSplit + (option?.encodeMs ?? 0)));
-  const serverCostMs = ctx.serverScale * (srvMs + pOff * (option?.decodeMs ?? 0));
-  const linkMs = pOff * transferMs(bytes, ctx);
-  const latencyMs = deviceCostMs + pOff * ctx.rttMs + linkMs + ctx.serverLoad * serverCostMs;
-  return {
-    latencyMs,
-    throughputRps: throughput(deviceCostMs, linkMs, serverCostMs * ctx.serverLoad),
-    deviceCostMs,
-    serverCostMs,
-    accuracy: t.accuracy + (pOff > 0 && option ? accuracyDeltaAt(option, t.threshold) : 0),
-    offloadProbability: pOff,
-    uploadBytes: pOff * bytes,
-  };
+  const base = planBase(m, split, t);
+  const accuracy = t.accuracy + (base.pOff > 0 && option ? accuracyDeltaAt(option, t.threshold) : 0);
+  return fillEstimate({} as Estimate, base, accuracy, option, ctx);
 }
 
 /**

@@ -77,16 +77,22 @@ export function lexicographicPick(
   order: readonly Objective[],
   tolerance: number,
 ): number {
-  let idx = pool.map((_, i) => i);
+  // Survivors are compacted in place in one index buffer: this runs for every request over thousands of plans.
+  const idx = new Int32Array(pool.length);
+  for (let i = 0; i < idx.length; i++) idx[i] = i;
+  let n = idx.length;
   for (const o of order) {
     let best = Infinity;
-    for (const i of idx) best = Math.min(best, metric(pool[i]!.estimate, o));
+    for (let k = 0; k < n; k++) best = Math.min(best, metric(pool[idx[k]!]!.estimate, o));
     const bound = best + tolerance * Math.abs(best) + EPS;
-    idx = idx.filter((i) => metric(pool[i]!.estimate, o) <= bound);
-    if (idx.length === 1) break;
+    let kept = 0;
+    for (let k = 0; k < n; k++) if (metric(pool[idx[k]!]!.estimate, o) <= bound) idx[kept++] = idx[k]!;
+    n = kept;
+    if (n === 1) break;
   }
   let pick = idx[0]!;
-  for (const i of idx) {
+  for (let k = 1; k < n; k++) {
+    const i = idx[k]!;
     for (const o of order) {
       const a = metric(pool[i]!.estimate, o);
       const b = metric(pool[pick]!.estimate, o);
@@ -145,13 +151,16 @@ export function schedule({ manifest, sla, context }: ScheduleInput): Decision {
   const cands = enumerateCandidates(m, spec, ctx);
   if (cands.length === 0) throw new Error(`policy ${sla.policy} has no candidate plans for ${manifest.id}`);
 
-  const v = cands.map((c) => violation(c.estimate, limits, m.bestAccuracy));
-  const feasible = cands.filter((_, i) => v[i] === 0);
-  let pool = feasible;
-  if (pool.length === 0) {
-    const least = Math.min(...v);
-    pool = cands.filter((_, i) => v[i]! <= least + EPS);
+  const v = new Float64Array(cands.length);
+  const feasible: Candidate[] = [];
+  let least = Infinity;
+  for (let i = 0; i < cands.length; i++) {
+    const x = (v[i] = violation(cands[i]!.estimate, limits, m.bestAccuracy));
+    if (x === 0) feasible.push(cands[i]!);
+    least = Math.min(least, x);
   }
+  let pool = feasible;
+  if (pool.length === 0) pool = cands.filter((_, i) => v[i]! <= least + EPS);
   const chosen = pool[lexicographicPick(pool, order, sla.tolerance)]!;
   const head =
     `${sla.policy}: ${feasible.length}/${cands.length} feasible (limits: ${describeLimits(limits)}); ` +
@@ -166,7 +175,7 @@ export function schedule({ manifest, sla, context }: ScheduleInput): Decision {
     threshold: chosen.threshold,
     bits: chosen.option?.bits ?? 32,
     ...(chosen.exit !== undefined ? { exit: chosen.exit } : {}),
-    estimate: chosen.estimate,
+    estimate: { ...chosen.estimate }, // the candidate list is reused by the next decision
     feasible: feasible.length > 0,
     reason: reason.slice(0, 500),
     candidates: cands.length,
