@@ -1,0 +1,142 @@
+// The runner's handle on an emulated device: spawns bench/eval/device-process.ts (optionally inside the network
+// namespace of the kernel link), throttles it to its device class with a real cgroup v1 CPU quota while it runs a
+// job, and releases it between jobs so loading clients is not slowed down (loading is setup, not measured).
+
+import { fork, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createCpuQuota, type CpuQuota } from '../emulation/cpu-quota.js';
+import type { DeviceJob, FromDevice, RequestRecord, ToDevice } from './device-protocol.js';
+
+const ROOT = new URL('../..', import.meta.url).pathname;
+
+export interface DeviceHostOptions {
+  /** Share of one core (e.g. 0.25). */
+  cpuFraction: number;
+  edgeUrl: string;
+  images: number;
+  /** Command prefix (e.g. ['ip', 'netns', 'exec', ns]) to run the device inside a network namespace. */
+  wrap?: string[];
+}
+
+export interface DeviceRun {
+  records: RequestRecord[];
+  wallMs: number;
+}
+
+export class DeviceHost {
+  private child!: ChildProcess;
+  private readonly quota: CpuQuota;
+  private nextId = 0;
+  private readonly waiting = new Map<number, { resolve(m: FromDevice): void; reject(e: Error): void }>();
+  private progress: ((done: number) => void) | undefined;
+  private beforeGo: (() => number | undefined) | undefined;
+
+  private constructor(readonly o: DeviceHostOptions) {
+    this.quota = createCpuQuota(`device-${Math.round(o.cpuFraction * 100)}`, o.cpuFraction);
+  }
+
+  static async start(o: DeviceHostOptions): Promise<DeviceHost> {
+    const h = new DeviceHost(o);
+    await h.spawn();
+    return h;
+  }
+
+  describe(): string {
+    return this.quota.describe();
+  }
+
+  private spawn(): Promise<void> {
+    const script = `${ROOT}bench/eval/device-process.ts`;
+    const env = {
+      ...process.env,
+      SPINN_EDGE_URL: this.o.edgeUrl,
+      SPINN_IMAGES: String(this.o.images),
+    };
+    const wrap = this.o.wrap ?? [];
+    this.child = fork(script, [], {
+      cwd: ROOT,
+      env,
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      ...(wrap.length
+        ? { execPath: wrap[0]!, execArgv: [...wrap.slice(1), process.execPath, '--import', 'tsx'] }
+        : {}),
+    });
+    this.child.on('message', (m: FromDevice) => {
+      if (m.op === 'progress') return this.progress?.(m.done);
+      if (m.op === 'ready' && m.id >= 0) {
+        this.quota.add(this.child.pid!); // throttle, then let the job start
+        const until = this.beforeGo?.();
+        this.send({ op: 'go', id: m.id, ...(until !== undefined ? { untilEpochMs: until } : {}) });
+        return;
+      }
+      const w = this.waiting.get(m.id);
+      if (!w) return;
+      this.waiting.delete(m.id);
+      this.unthrottle();
+      if (m.op === 'error') w.reject(new Error(`device: ${m.message}`));
+      else w.resolve(m);
+    });
+    this.child.on('exit', (code) => {
+      for (const w of this.waiting.values()) w.reject(new Error(`device process exited (${code})`));
+      this.waiting.clear();
+    });
+    return new Promise((resolve, reject) => {
+      this.waiting.set(-1, { resolve: () => resolve(), reject });
+    });
+  }
+
+  private unthrottle(): void {
+    try {
+      writeFileSync('/sys/fs/cgroup/cpu/cgroup.procs', String(this.child.pid));
+    } catch {
+      /* exited */
+    }
+  }
+
+  private send(m: ToDevice): void {
+    this.child.send(m);
+  }
+
+  private call(m: ToDevice & { id: number }): Promise<FromDevice> {
+    return new Promise((resolve, reject) => {
+      this.waiting.set(m.id, { resolve, reject });
+      this.send(m);
+    });
+  }
+
+  /**
+   * Runs a job on the throttled device. `beforeGo` runs once the client is loaded and throttled, just before the
+   * first request; it may return a wall-clock deadline for the job.
+   */
+  async run(
+    job: DeviceJob,
+    onProgress?: (done: number) => void,
+    beforeGo?: () => number | undefined,
+  ): Promise<DeviceRun> {
+    this.progress = onProgress;
+    this.beforeGo = beforeGo;
+    const m = await this.call({ op: 'run', id: this.nextId++, job });
+    this.progress = undefined;
+    this.beforeGo = undefined;
+    if (m.op !== 'result') throw new Error(`unexpected ${m.op}`);
+    if (m.records.some((r) => r.error === 'hung')) await this.restart(); // its client may never settle
+    return { records: m.records, wallMs: m.wallMs };
+  }
+
+  private async restart(): Promise<void> {
+    this.child.kill('SIGKILL');
+    await this.spawn();
+  }
+
+  async close(): Promise<void> {
+    if (this.child.exitCode === null) {
+      const exited = new Promise((r) => this.child.once('exit', r));
+      this.send({ op: 'exit' });
+      const t = setTimeout(() => this.child.kill('SIGKILL'), 3000);
+      await exited;
+      clearTimeout(t);
+    }
+    this.quota.remove();
+  }
+}

@@ -1,0 +1,103 @@
+// Experiment 6: an oracle lower bound for experiment 1. Per sample it knows in advance where the sample would exit
+// at a threshold and picks the best split for that sample alone (device-only when it exits on the device anyway),
+// with the threshold chosen among those meeting the same accuracy floor. Its costs are this run's own measurements
+// at that bandwidth: the device's real speed (device-only runs), the server's real speed and the fixed per-offload
+// cost of link + edge (server-only runs: round trip − server − queue − bytes / bandwidth), and the profiled encoded
+// size of the activation at each split (smallest codec within the client's accuracy budget).
+// It is a lower bound on decisions, not on noise: it prices every sample at the medians of this run.
+
+import { codecOptionsBySplit, accuracyDeltaAt } from '../../../core/codec-options.js';
+import { DEFAULT_ACCURACY_BUDGET_PP } from '../../../core/codec-choice.js';
+import type { ModelManifest } from '../../../core/manifest.js';
+import { costModel } from '../../../core/plan-estimator.js';
+import type { BandwidthPoint } from './bandwidth.js';
+import { exitAt, type ImageExits } from '../reference-exits.js';
+import { mean, quantile } from '../stats.js';
+
+export interface OraclePoint {
+  mbps: number;
+  oracleMeanMs: number;
+  threshold: number;
+  spinnMeanMs: number;
+  /** Measured components the oracle used. */
+  deviceScale: number;
+  serverScale: number;
+  fixedOffloadMs: number;
+}
+
+export function oracleFor(
+  manifest: ModelManifest,
+  point: BandwidthPoint,
+  exits: Map<number, ImageExits>,
+  accuracyLossPp: number,
+): OraclePoint {
+  const m = costModel(manifest);
+  const n = m.nBlocks;
+  const of = (p: string) => point.results.find((r) => r.policy === p)!;
+  const dev = of('device-only').records.filter((r) => r.answered);
+  const srv = of('server-only').records.filter((r) => r.serverMs !== null && r.roundTripMs !== null);
+  const devFull = m.devBlocks[n]! + m.devExits[m.exitAfter.length]! - m.devExits[m.exitAfter.length - 1]!;
+  const deviceScale =
+    quantile(
+      dev.map((r) => r.deviceMs),
+      0.5,
+    ) / devFull;
+  const srvFull = m.srvBlocks[n]! + m.srvExits[m.exitAfter.length]! - m.srvExits[m.exitAfter.length - 1]!;
+  const serverScale = srv.length
+    ? quantile(
+        srv.map((r) => r.serverMs!),
+        0.5,
+      ) / srvFull
+    : 1;
+  const bytesPerMs = (point.mbps * 1000) / 8;
+  const fixedOffloadMs = srv.length
+    ? Math.max(
+        0,
+        quantile(
+          srv.map((r) => r.roundTripMs! - r.serverMs! - (r.queueMs ?? 0) - r.bytesSent / bytesPerMs),
+          0.5,
+        ),
+      )
+    : point.rttMs;
+  const options = codecOptionsBySplit(manifest);
+  const spinn = of('spinn').records.filter((r) => r.answered);
+  const images = spinn.map((r) => r.image);
+
+  let best = { meanMs: Infinity, threshold: 1 };
+  for (const t of m.thresholds) {
+    if ((m.bestAccuracy - t.accuracy) * 100 > accuracyLossPp + 1e-9) continue;
+    const bytesAt = (split: number) =>
+      Math.min(
+        ...(options.get(split) ?? [])
+          .filter((o) => -accuracyDeltaAt(o, t.threshold) * 100 <= DEFAULT_ACCURACY_BUDGET_PP)
+          .map((o) => o.bytes),
+      );
+    const costs = images.map((img) => {
+      const e = exitAt(exits.get(img)!, t.threshold);
+      const last = m.exitAfter[e]!;
+      // Device-only up to the exit (its exits before it run too: they are how the device knows to go on).
+      let c = deviceScale * (m.devBlocks[last + 1]! + m.devExits[e + 1]!);
+      for (const { split } of manifest.splits) {
+        if (split > last) continue;
+        let nd = 0;
+        while (nd < m.exitAfter.length && m.exitAfter[nd]! < split) nd++;
+        const device = deviceScale * (m.devBlocks[split]! + m.devExits[nd]!);
+        const server =
+          serverScale * (m.srvBlocks[last + 1]! - m.srvBlocks[split]! + m.srvExits[e + 1]! - m.srvExits[nd]!);
+        c = Math.min(c, device + fixedOffloadMs + bytesAt(split) / bytesPerMs + server);
+      }
+      return c;
+    });
+    const meanMs = mean(costs);
+    if (meanMs < best.meanMs) best = { meanMs, threshold: t.threshold };
+  }
+  return {
+    mbps: point.mbps,
+    oracleMeanMs: best.meanMs,
+    threshold: best.threshold,
+    spinnMeanMs: mean(spinn.map((r) => r.totalMs)),
+    deviceScale,
+    serverScale,
+    fixedOffloadMs,
+  };
+}
