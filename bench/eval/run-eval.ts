@@ -29,10 +29,21 @@ const opts = new Command()
   .option('--full', 'the full evaluation (more images, points and every device class; ~1 h)')
   .option('--link <how>', "who limits bandwidth: 'proxy' (user-space) or 'kernel' (tbf in a netns)", 'proxy')
   .option('--only <list>', 'comma-separated experiments to run (1-6); default all')
+  .option(
+    '--device <share>',
+    'device class the experiments run on, as a share of one core (e.g. 0.1)',
+    Number,
+  )
   .parse()
-  .opts<{ full?: boolean; link: string; only?: string }>();
+  .opts<{ full?: boolean; link: string; only?: string; device?: number }>();
 if (opts.link !== 'proxy' && opts.link !== 'kernel') throw new Error('--link must be proxy or kernel');
-const cfg = opts.full ? FULL : QUICK;
+if (opts.device !== undefined && !(opts.device > 0 && opts.device <= 1))
+  throw new Error('--device must be in (0, 1]');
+const base = opts.full ? FULL : QUICK;
+// The experiments run on the first device class; --device puts the chosen one first (the others are still measured).
+const cfg = opts.device
+  ? { ...base, deviceClasses: [opts.device, ...base.deviceClasses.filter((d) => d !== opts.device)] }
+  : base;
 const only = new Set((opts.only ?? '1,2,3,4,5,6').split(',').map(Number));
 const ROOT = new URL('../..', import.meta.url).pathname;
 const t0 = performance.now();
