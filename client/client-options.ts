@@ -24,6 +24,11 @@ export interface ExecutionPlan {
    * (core/codec-choice.ts) within `accuracyBudgetPp`: the smallest profiled bit-width whose loss fits, else lossless.
    */
   codec?: CodecSpec;
+  /**
+   * Edgent-style truncation: only this exit (index into the manifest's exits) runs, and every request leaves there.
+   * Set by the edge for the `edgent` policy; absent for SPINN's plans.
+   */
+  exit?: number;
 }
 
 export interface SpinnClientOptions {

@@ -200,7 +200,12 @@ export class SpinnClient {
     };
     const scheduled = this.keeper?.plan;
     if (scheduled && (this.options.followEdgePlan ?? true) && !SpinnClient.planProblem(scheduled, manifest)) {
-      return { split: scheduled.split, threshold: scheduled.threshold, codec: scheduled.codec };
+      return {
+        split: scheduled.split,
+        threshold: scheduled.threshold,
+        codec: scheduled.codec,
+        ...(scheduled.exit !== undefined ? { exit: scheduled.exit } : {}),
+      };
     }
     return (this.options.followEdgePlan ?? true) && this.edgePlan ? this.edgePlan : configured;
   }
@@ -216,12 +221,23 @@ export class SpinnClient {
     if (!Number.isFinite(plan.threshold) || plan.threshold < 0 || plan.threshold > 1) {
       return `threshold must be in [0, 1], got ${plan.threshold}`;
     }
+    if (
+      plan.exit !== undefined &&
+      !(Number.isInteger(plan.exit) && plan.exit >= 0 && plan.exit < manifest.exits.length)
+    ) {
+      return `exit must be an exit index in [0, ${manifest.exits.length - 1}], got ${plan.exit}`;
+    }
     return undefined;
   }
 
   private adoptEdgePlan(plan: Plan | null | undefined, manifest: ModelManifest): void {
     if (!plan) return;
-    const next = { split: plan.split, threshold: plan.threshold, codec: plan.codec };
+    const next = {
+      split: plan.split,
+      threshold: plan.threshold,
+      codec: plan.codec,
+      ...(plan.exit !== undefined ? { exit: plan.exit } : {}),
+    };
     if (!SpinnClient.planProblem(next, manifest)) this.edgePlan = next;
   }
 
@@ -259,6 +275,9 @@ export class SpinnClient {
     // A plan's codec applies to its own split: an explicit split without a codec gets the accuracy-aware choice.
     const planCodec = options.plan?.codec ?? (options.plan?.split === undefined ? current.codec : undefined);
     if (planCodec) plan.codec = planCodec;
+    // A truncation belongs to the plan that set it: a per-call plan keeps only its own.
+    const planExit = options.plan ? options.plan.exit : current.exit;
+    if (planExit !== undefined) plan.exit = planExit;
     const problem = SpinnClient.planProblem(plan, manifest);
     if (problem) throw new RangeError(`SpinnClient.classify: ${problem}`);
 
@@ -277,6 +296,7 @@ export class SpinnClient {
       manifest,
       createTensor: sessions.createTensor,
       threshold: plan.threshold,
+      ...(plan.exit !== undefined ? { onlyExit: plan.exit } : {}),
       now: this.now,
     };
 
@@ -350,6 +370,7 @@ export class SpinnClient {
       modelId: manifest.id,
       split: plan.split,
       threshold: plan.threshold,
+      ...(plan.exit !== undefined ? { exit: plan.exit } : {}),
       tensor: encodeTensor(activation.values, activation.shape, codec),
       context: {
         ...this.keeper?.context(deviceScale),

@@ -28,6 +28,11 @@ export interface ProgressiveRunOptions {
   /** Run blocks < toBlock; stop there and hand back the activation unless an exit fired. */
   toBlock: number;
   threshold: number;
+  /**
+   * Edgent-style truncated model: only this exit runs, and every sample leaves there (the threshold and all other
+   * exits are ignored; blocks after it never run).
+   */
+  onlyExit?: number;
   /** Checked before every block and exit; a true answer stops the run (cancellation). */
   isCancelled?: () => boolean;
   /** Called after each block and exit with its compute time, for timelines and the online profiler. */
@@ -83,6 +88,7 @@ export async function runProgressive(o: ProgressiveRunOptions): Promise<Progress
 
     for (const exit of manifest.exits) {
       if (exit.afterBlock !== b) continue;
+      if (o.onlyExit !== undefined && exit.index !== o.onlyExit) continue;
       if (o.isCancelled?.()) return { outcome: { kind: 'cancelled', atBlock: b + 1 }, blocksRun, computeMs };
       const head = await o.sessions.exit(exit.index);
       const t1 = now();
@@ -90,7 +96,7 @@ export async function runProgressive(o: ProgressiveRunOptions): Promise<Progress
       const logits = (res[exit.output.name] as Tensor).data as Float32Array;
       const probabilities = softmax(logits);
       const { label, confidence } = top1(probabilities);
-      const taken = shouldExit(confidence, o.threshold, exit.final);
+      const taken = exit.index === o.onlyExit || shouldExit(confidence, o.threshold, exit.final);
       const ems = now() - t1;
       computeMs += ems;
       o.onStep?.({ kind: 'exit', index: exit.index, ms: ems, label, confidence, taken });

@@ -114,6 +114,17 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
         );
       const expected = expectedInputShape(model.manifest, split);
       if ('error' in expected) return fail(c, 400, 'bad_request', expected.error);
+      if (offload.exit !== undefined) {
+        const only = model.manifest.exits[offload.exit];
+        if (!only || only.afterBlock < split) {
+          return fail(
+            c,
+            400,
+            'bad_request',
+            `exit ${offload.exit} is not a server-side exit of ${modelId} at split ${split}`,
+          );
+        }
+      }
       const got = offload.tensor.shape;
       if (got.length !== expected.shape.length || got.some((d, i) => d !== expected.shape[i])) {
         return fail(
@@ -172,7 +183,15 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
       let outcome: JobOutcome;
       try {
         outcome = await pool.submit(
-          { requestId, modelId, split, threshold, values: tensor.values, shape: tensor.shape },
+          {
+            requestId,
+            modelId,
+            split,
+            threshold,
+            ...(offload.exit !== undefined ? { onlyExit: offload.exit } : {}),
+            values: tensor.values,
+            shape: tensor.shape,
+          },
           { onStart: () => void (record.status = 'running') },
         );
       } catch (e) {

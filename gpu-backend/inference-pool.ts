@@ -41,6 +41,8 @@ export interface JobInput {
   modelId: string;
   split: number;
   threshold: number;
+  /** Edgent-style truncation: only this exit runs and answers. */
+  onlyExit?: number;
   values: Float32Array;
   shape: number[];
 }
@@ -392,5 +394,12 @@ export class InferencePool {
 }
 
 function pick(i: JobInput): Omit<RunJob, 'type' | 'jobId'> {
-  return { modelId: i.modelId, split: i.split, threshold: i.threshold, values: i.values, shape: i.shape };
+  return {
+    modelId: i.modelId,
+    split: i.split,
+    threshold: i.threshold,
+    ...(i.onlyExit !== undefined ? { onlyExit: i.onlyExit } : {}),
+    values: i.values,
+    shape: i.shape,
+  };
 }

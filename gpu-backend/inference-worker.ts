@@ -140,6 +140,7 @@ async function run(job: RunJob): Promise<JobDone> {
       fromBlock: job.split,
       toBlock: model.manifest.blocks.length,
       threshold: job.threshold,
+      ...(job.onlyExit !== undefined ? { onlyExit: job.onlyExit } : {}),
       isCancelled: () => Atomics.load(control, CONTROL_STATE) === STATE_CANCELLED,
       onStep: (s) => {
         if (s.kind === 'block') Atomics.store(control, CONTROL_BLOCKS, ++blocksRun);

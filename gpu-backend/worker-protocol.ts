@@ -35,6 +35,8 @@ export interface RunJob {
   modelId: string;
   split: number;
   threshold: number;
+  /** Edgent-style truncation: only this exit runs and answers. */
+  onlyExit?: number;
   values: Float32Array;
   shape: number[];
 }

@@ -21,6 +21,15 @@ export function checkOffload(manifest: ModelManifest, offload: OffloadMessage): 
       `split ${offload.split} is out of range for model ${manifest.id}; valid split points: ${splits.join(', ')}`,
     );
   }
+  if (offload.exit !== undefined) {
+    const only = manifest.exits[offload.exit];
+    if (!only || only.afterBlock < offload.split) {
+      throw new HttpError(
+        400,
+        `exit ${offload.exit} is not a server-side exit of ${manifest.id} at split ${offload.split}`,
+      );
+    }
+  }
   const want = expectedShape(manifest, offload.split);
   const got = offload.tensor.shape;
   if (got.length !== want.length || got.some((d, i) => d !== want[i])) {

@@ -54,6 +54,20 @@ describe('SpinnClient without network', () => {
     expect(net.refused).toEqual([]);
   });
 
+  it('an Edgent-style truncated plan answers at its one exit, whatever the confidence', async () => {
+    const n = manifest.blocks.length;
+    for (let i = 0; i < 6; i++) {
+      const r = await client.classify(samples[i]!.pixels, { plan: { split: n, threshold: 0, exit: 3 } });
+      const logits = reference[i]![3]!;
+      expect(r).toMatchObject({ decidedBy: 'device', exit: 3, label: logits.indexOf(Math.max(...logits)) });
+      expect(r.blocks.device).toBe(manifest.exits[3]!.afterBlock + 1);
+    }
+    await expect(
+      client.classify(samples[0]!.pixels, { plan: { split: n, threshold: 1, exit: 99 } }),
+    ).rejects.toThrow(/exit must be an exit index/);
+    expect(net.refused).toEqual([]);
+  });
+
   it('an exit before the split answers on the device, no request', async () => {
     const threshold = 0.9;
     const split = 12; // exits 0, 1 (after blocks 4, 8) run on the device; exit 2 hangs after block 12

@@ -76,6 +76,47 @@ describe('gpu-backend correctness', () => {
     expect(exitsSeen.has(m.exits.length - 1)).toBe(true);
   });
 
+  it('answers Edgent-style truncated plans at their one exit, and refuses device-side exits', async () => {
+    const m = device.manifest;
+    const [image] = testImages(1, m);
+    const probs = await sourceModelExits(source, image!);
+    const split = 5;
+    const act = await device.activation(image!, split);
+    for (const exit of [1, 2, 4, m.exits.length - 1]) {
+      const requestId = newRequestId('edgent');
+      const res = await backend.app.request(
+        '/infer',
+        inferInit(
+          offloadBody({ requestId, split, threshold: 0, exit, values: act.values.slice(), shape: act.shape }),
+        ),
+      );
+      const got = await readResult(res);
+      const want = probs[exit]!.indexOf(Math.max(...probs[exit]!));
+      // Threshold 0 would leave at the first server exit; the truncation must override it.
+      expect(got).toMatchObject({
+        status: 'done',
+        exit,
+        label: want,
+        blocksRun: m.exits[exit]!.afterBlock + 1 - split,
+      });
+    }
+    const res = await backend.app.request(
+      '/infer',
+      inferInit(
+        offloadBody({
+          requestId: newRequestId('edgent'),
+          split,
+          threshold: 0,
+          exit: 0,
+          values: act.values.slice(),
+          shape: act.shape,
+        }),
+      ),
+    );
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toMatch(/exit 0 is not a server-side exit/);
+  });
+
   it('records what happened to each request', async () => {
     const [image] = testImages(1);
     const requestId = newRequestId('rec');

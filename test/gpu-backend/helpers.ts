@@ -139,6 +139,8 @@ export function offloadBody(o: {
   shape: number[];
   modelId?: string;
   codec?: CodecSpec;
+  /** Edgent-style truncation: only this exit answers. */
+  exit?: number;
 }): Uint8Array {
   return encodeMessage({
     v: PROTOCOL_VERSION,
@@ -147,6 +149,7 @@ export function offloadBody(o: {
     modelId: o.modelId ?? MODEL_ID,
     split: o.split,
     threshold: o.threshold,
+    ...(o.exit !== undefined ? { exit: o.exit } : {}),
     tensor: encodeTensor(o.values, o.shape, o.codec ?? { scheme: 'fp32' }),
     context: {},
   });
