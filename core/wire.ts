@@ -8,8 +8,12 @@ import { slaSchema } from './sla.js';
 import { codecSpecSchema, quantBitsSchema, quantGranularitySchema } from './codec-spec.js';
 import type { CodecHeader, EncodedTensor } from './tensor-codec.js';
 
-/** Current protocol version. Peers reject any other with a clear error (HTTP 400 at the edge). */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Current protocol version. Peers reject any other with a clear error (HTTP 400 at the edge).
+ * 1: raw fp32 activations only. 2: compressed codecs (sparse bitmap + quantisation + deflate), the SLA and
+ * scheduler fields (plan estimates, context), Edgent-style truncated exits, and the server's load in results.
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** MIME type of msgpack bodies on every hop. */
 export const WIRE_CONTENT_TYPE = 'application/vnd.spinn+msgpack';

@@ -49,7 +49,7 @@ describe('wire format', () => {
 
   it('round-trips a result with a plan', () => {
     const r: ResultMessage = {
-      v: 1,
+      v: PROTOCOL_VERSION,
       kind: 'result',
       requestId: 'req_0123456789',
       status: 'done',
@@ -66,7 +66,7 @@ describe('wire format', () => {
 
   it('rejects other protocol versions with a message naming both', () => {
     const body = new Packr({ useRecords: false }).pack({ ...offload, v: 99 });
-    expect(() => decodeOffload(body)).toThrow(/unsupported protocol version 99.*speaks 1/);
+    expect(() => decodeOffload(body)).toThrow(/unsupported protocol version 99.*speaks 2/);
   });
 
   it('rejects garbage, non-maps and missing fields as WireError', () => {

@@ -5,7 +5,7 @@
 import { Packr } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeTensor } from '../../core/tensor-codec.js';
-import { WIRE_CONTENT_TYPE, encodeMessage } from '../../core/wire.js';
+import { PROTOCOL_VERSION, WIRE_CONTENT_TYPE, encodeMessage } from '../../core/wire.js';
 import { createBackend, type Backend } from '../../gpu-backend/server.js';
 import { silentLogger } from '../../gpu-backend/log.js';
 import { inferInit, newRequestId, offloadBody, readResult, testConfig, testImages } from './helpers.js';
@@ -70,9 +70,13 @@ describe('gpu-backend API', () => {
   it('rejects bodies that are not a valid offload with 400', async () => {
     await expectError(await post(new TextEncoder().encode('{"json": true}')), 400, /not valid msgpack/);
     await expectError(await post(new Uint8Array([0x85, 0xa1])), 400, /not valid msgpack/);
-    const v2 = packr.pack({ v: 2, kind: 'offload', requestId: newRequestId() });
-    await expectError(await post(v2), 400, /unsupported protocol version 2.*speaks 1/);
-    await expectError(await post(packr.pack({ v: 1, kind: 'offload' })), 400, /invalid offload: .*requestId/);
+    const v1 = packr.pack({ v: 1, kind: 'offload', requestId: newRequestId() });
+    await expectError(await post(v1), 400, /unsupported protocol version 1.*speaks 2/);
+    await expectError(
+      await post(packr.pack({ v: PROTOCOL_VERSION, kind: 'offload' })),
+      400,
+      /invalid offload: .*requestId/,
+    );
     await expectError(await post(good({ requestId: 'short' })), 400, /request id/);
   });
 
@@ -94,7 +98,7 @@ describe('gpu-backend API', () => {
     );
     // Declared shape and payload length disagree.
     const lying = encodeMessage({
-      v: 1,
+      v: PROTOCOL_VERSION,
       kind: 'offload',
       requestId: newRequestId(),
       modelId: 'resnet56-fmnist',
