@@ -149,17 +149,18 @@ async function run(job: RunJob): Promise<JobDone> {
       now: () => performance.now(),
     });
     const o = r.outcome;
+    const cancelled: JobDone = {
+      ...base,
+      status: 'cancelled',
+      exit: null,
+      label: null,
+      confidence: null,
+      blocksRun: r.blocksRun,
+      computeMs: r.computeMs,
+    };
     // Claim completion; if a cancel was acknowledged after the last check, it wins and the answer is dropped.
     if (Atomics.compareExchange(control, CONTROL_STATE, STATE_RUNNING, STATE_FINISHED) === STATE_CANCELLED) {
-      return {
-        ...base,
-        status: 'cancelled',
-        exit: null,
-        label: null,
-        confidence: null,
-        blocksRun: r.blocksRun,
-        computeMs: r.computeMs,
-      };
+      return cancelled;
     }
     switch (o.kind) {
       case 'exit':
@@ -173,15 +174,7 @@ async function run(job: RunJob): Promise<JobDone> {
           computeMs: r.computeMs,
         };
       case 'cancelled':
-        return {
-          ...base,
-          status: 'cancelled',
-          exit: null,
-          label: null,
-          confidence: null,
-          blocksRun: r.blocksRun,
-          computeMs: r.computeMs,
-        };
+        return cancelled;
       case 'split':
         return {
           ...base,
