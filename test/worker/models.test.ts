@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseManifest } from '../../core/manifest.js';
+import { PROTOCOL_VERSION } from '../../core/wire.js';
 import { FIXTURE_MODEL_ID, writeFixtureAssets, type FixtureAssets } from '../support/fixture-model.js';
 import { startFakeBackend, type FakeBackend } from '../support/fake-backend.js';
 import { REPO_ROOT, startWorker, type RunningWorker } from '../support/start-worker.js';
@@ -103,7 +104,7 @@ describe('health and OpenAPI', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({
       status: 'ok',
-      worker: { ok: true, protocolVersion: 1 },
+      worker: { ok: true, protocolVersion: PROTOCOL_VERSION },
       backend: { url: backend.url, reachable: true, tokenConfigured: true, body: { ok: true } },
     });
   });
