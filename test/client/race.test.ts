@@ -248,7 +248,12 @@ describe('SpinnClient offload and race', () => {
 
   it('follows the plan the edge returns (followEdgePlan), or not', async () => {
     await edge.configure({ nextPlan: { split: 8, threshold: 0.95, codec: { scheme: 'fp32' } } });
-    const follower = client({ followEdgePlan: true, plan: { split: 4, threshold: 1 } });
+    // 'on-failure': the server's answer (and the next plan riding on it) always arrives; a racing device could win first.
+    const follower = client({
+      followEdgePlan: true,
+      plan: { split: 4, threshold: 1 },
+      localContinuation: 'on-failure',
+    });
     const a = await follower.classify(samples[11]!.pixels);
     // No codec in the plan: the accuracy-aware choice from the manifest's codec profile (0.3 pp budget).
     expect(a.plan).toMatchObject({ split: 4, threshold: 1, codec: { scheme: 'quant' } });
