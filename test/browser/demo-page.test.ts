@@ -159,9 +159,10 @@ describe('demo page in Chromium against the real worker and backend', () => {
     const server = rows.filter((r) => r.decidedBy === 'server');
     expect(server.length).toBeGreaterThanOrEqual(1);
     for (const r of server) {
-      // The 1×1×32×32 input went over the wire, compressed by the codec the plan chose (fp32 would be > 4096 B).
+      // The 1×1×32×32 input went over the wire: compressed by the codec the plan chose, or as raw fp32 (4096 B plus
+      // the message) when the edge's plan judged compression not worth its time on this fast link.
       expect(r.bytesSent).toBeGreaterThan(100);
-      expect(r.bytesSent).toBeLessThan(4096 + 512);
+      expect(r.bytesSent).toBeLessThan(4096 + 1024);
       expect(r.serverMs).not.toBeNull();
     }
   });
