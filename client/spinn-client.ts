@@ -262,6 +262,9 @@ export class SpinnClient {
   private async classifyNow(input: ClassifyInput, options: ClassifyOptions): Promise<ClassifyResult> {
     const { manifest, sessions } = await this.ensureLoaded();
     const x = toModelInput(input, manifest);
+    // One event-loop turn per call: wasm compute resolves as microtasks, so back-to-back calls that never offload
+    // would otherwise starve network I/O — a background plan refresh (or cancel) would never be read.
+    await yieldToEventLoop();
     this.keeper?.onCall(manifest, this.deviceScale.current);
     const scheduled =
       this.keeper?.plan && this.keeper.source

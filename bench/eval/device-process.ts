@@ -73,6 +73,15 @@ function record(image: number, at: number, r: ClassifyResult): RequestRecord {
     bytesSent: r.bytesSent,
     ...(r.offloadError ? { error: `${r.offloadError.reason}: ${r.offloadError.message}`.slice(0, 200) } : {}),
     ...(r.schedule ? { planSource: r.schedule.source } : {}),
+    ...(r.schedule?.plan.seen
+      ? {
+          seen: {
+            deviceScale: r.schedule.plan.seen.deviceScale,
+            bandwidthBps: r.schedule.plan.seen.bandwidthBps,
+            rttMs: r.schedule.plan.seen.rttMs,
+          },
+        }
+      : {}),
   };
 }
 

@@ -40,6 +40,8 @@ export interface RequestRecord {
   bytesSent: number;
   error?: string;
   planSource?: string;
+  /** What the scheduler saw when it made this request's plan (device scale, bandwidth B/s, RTT ms). */
+  seen?: { deviceScale: number; bandwidthBps: number; rttMs: number };
 }
 
 export type ToDevice =

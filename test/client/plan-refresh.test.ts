@@ -1,0 +1,52 @@
+// A client whose plan keeps it on the device never offloads, so its only news from the edge is the periodic
+// `POST /v1/plan` refresh. Wasm compute resolves as microtasks; without an event-loop turn per call, back-to-back
+// device-only calls would starve that response forever and the client would never leave its first plan.
+
+import { describe, expect, it } from 'vitest';
+import { SpinnClient } from '../../client/index.js';
+import { loadOrtWebForNode } from '../../client/node/ort-node.js';
+import { diskFetch } from './support/disk-fetch.js';
+import { loadFmnistTest } from './support/fmnist.js';
+import { MODEL_ID, readManifest } from './support/reference.js';
+
+const manifest = readManifest();
+
+describe('plan refresh while the device computes', () => {
+  it('adopts the refreshed edge plan during back-to-back device-only calls', async () => {
+    const disk = diskFetch();
+    const planRequests: Array<Record<string, unknown>> = [];
+    const fetchFn: typeof fetch = async (input, init) => {
+      const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+      if (url.pathname !== '/v1/plan') return disk.fetch(input, init);
+      const body = JSON.parse(String(init?.body)) as Record<string, unknown>;
+      planRequests.push(body);
+      // The first plan keeps the device busy; every refresh says "offload at split 5". Answered on a later
+      // macrotask, like a real network response.
+      const split = planRequests.length === 1 ? manifest.blocks.length : 5;
+      await new Promise((r) => setTimeout(r, 5));
+      return Response.json({ plan: { split, threshold: 0.9, codec: { scheme: 'fp32' } } });
+    };
+    const client = new SpinnClient({
+      edgeUrl: 'http://edge.test',
+      modelId: MODEL_ID,
+      fetch: fetchFn,
+      ort: await loadOrtWebForNode({ numThreads: 1 }),
+      sla: { policy: 'spinn' },
+      planRefreshEvery: 3,
+    });
+    await client.load('all');
+    expect(client.scheduledPlan?.plan.split).toBe(manifest.blocks.length);
+    const samples = loadFmnistTest(8);
+    let switchedAt: number | undefined;
+    for (let i = 0; i < samples.length && switchedAt === undefined; i++) {
+      // Only device-only calls run here: switch detection stops the loop before a plan would offload.
+      const r = await client.classify(samples[i]!.pixels);
+      expect(r.decidedBy).toBe('device');
+      if (client.scheduledPlan?.plan.split === 5) switchedAt = i;
+    }
+    expect(switchedAt, 'the refreshed plan was never read').toBeDefined();
+    // The refresh carried what the device measured about itself.
+    expect(planRequests.at(-1)!.context).toMatchObject({ deviceScale: expect.any(Number) });
+    await client.dispose();
+  });
+});
