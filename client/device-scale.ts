@@ -10,10 +10,17 @@ export function deviceProfile(manifest: ModelManifest) {
   return manifest.profile?.latency.find((l) => l.runtime === 'onnxruntime-web' && l.role === 'device');
 }
 
-/** Measured over profiled time for these steps, or undefined without a profile or without profiled time. */
+/**
+ * Measured over profiled time for these steps, or undefined without a profile or without profiled time.
+ *
+ * @param wallMs wall-clock time of the whole phase the steps ran in. Preferred over the sum of the steps' own
+ *   times: a throttled or contended device (a CFS quota, a busy phone) stalls anywhere — between blocks, in the
+ *   event loop — and only the phase's wall time sees those stalls; the request pays for them all the same.
+ */
 export function measureDeviceScale(
   steps: readonly ExecutorStep[],
   manifest: ModelManifest,
+  wallMs?: number,
 ): number | undefined {
   const profile = deviceProfile(manifest);
   if (!profile) return undefined;
@@ -25,6 +32,7 @@ export function measureDeviceScale(
     measured += s.ms;
     expected += ms;
   }
+  if (wallMs !== undefined && wallMs > measured) measured = wallMs;
   return expected > 0 && measured > 0 ? measured / expected : undefined;
 }
 

@@ -304,6 +304,7 @@ export class SpinnClient {
     };
 
     // 1. The device's blocks, with their exits.
+    const deviceStart = this.now();
     const before = await runProgressive({
       ...common,
       sessions,
@@ -313,6 +314,7 @@ export class SpinnClient {
       toBlock: plan.split,
       ...stepHook('device'),
     });
+    const deviceWallMs = this.now() - deviceStart;
     const reported = this.keeper?.context(this.deviceScale.current);
     const base = {
       requestId,
@@ -339,7 +341,7 @@ export class SpinnClient {
 
     // 2. An exit fired before the split (or the plan is device-only): done, no network.
     if (before.outcome.kind === 'exit') {
-      this.deviceScale.add(measureDeviceScale(deviceSteps, manifest));
+      this.deviceScale.add(measureDeviceScale(deviceSteps, manifest, deviceWallMs));
       return {
         ...base,
         ...answer(before.outcome, 'device'),
@@ -353,7 +355,7 @@ export class SpinnClient {
     const activation = before.outcome;
 
     // 3. Offload the activation and keep computing locally.
-    const deviceScale = this.deviceScale.add(measureDeviceScale(deviceSteps, manifest));
+    const deviceScale = this.deviceScale.add(measureDeviceScale(deviceSteps, manifest, deviceWallMs));
     const codec: CodecSpec =
       plan.codec ??
       chooseCodec({

@@ -169,6 +169,9 @@ describe('device scale', () => {
       latency: [latency],
     };
     expect(measureDeviceScale(steps, { ...m, profile })).toBe(3);
+    // A throttled device stalls between the steps too: the phase's wall time (20 ms for 2 profiled ms) counts.
+    expect(measureDeviceScale(steps, { ...m, profile }, 20)).toBe(10);
+    expect(measureDeviceScale(steps, { ...m, profile }, 1)).toBe(3); // never below the steps' own time
     const e = new DeviceScaleEstimator(0.5);
     expect(e.add(2)).toBe(2);
     expect(e.add(4)).toBe(3);
