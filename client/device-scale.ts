@@ -36,21 +36,29 @@ export function measureDeviceScale(
   return expected > 0 && measured > 0 ? measured / expected : undefined;
 }
 
-/** Exponentially weighted moving average of the scale (weight `alpha` on the newest sample). */
+/**
+ * The median of the last `window` measurements. A median rather than a moving average: on a throttled or
+ * contended device single requests stall for a garbage collection or a scheduler quantum and read 5–10× too slow,
+ * and one such sample must not swing the plan.
+ */
 export class DeviceScaleEstimator {
-  private value: number | undefined;
+  private readonly samples: number[] = [];
 
-  constructor(private readonly alpha = 0.3) {}
+  constructor(private readonly window = 9) {}
 
-  /** Adds one request's measurement; returns the smoothed estimate. */
+  /** Adds one request's measurement; returns the current estimate. */
   add(sample: number | undefined): number | undefined {
     if (sample !== undefined && Number.isFinite(sample) && sample > 0) {
-      this.value = this.value === undefined ? sample : this.alpha * sample + (1 - this.alpha) * this.value;
+      this.samples.push(sample);
+      if (this.samples.length > this.window) this.samples.shift();
     }
-    return this.value;
+    return this.current;
   }
 
   get current(): number | undefined {
-    return this.value;
+    if (this.samples.length === 0) return undefined;
+    const sorted = [...this.samples].sort((a, b) => a - b);
+    const m = sorted.length >> 1;
+    return sorted.length % 2 ? sorted[m] : (sorted[m - 1]! + sorted[m]!) / 2;
   }
 }

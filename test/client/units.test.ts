@@ -172,9 +172,12 @@ describe('device scale', () => {
     // A throttled device stalls between the steps too: the phase's wall time (20 ms for 2 profiled ms) counts.
     expect(measureDeviceScale(steps, { ...m, profile }, 20)).toBe(10);
     expect(measureDeviceScale(steps, { ...m, profile }, 1)).toBe(3); // never below the steps' own time
-    const e = new DeviceScaleEstimator(0.5);
+    const e = new DeviceScaleEstimator(3);
     expect(e.add(2)).toBe(2);
     expect(e.add(4)).toBe(3);
     expect(e.add(undefined)).toBe(3);
+    expect(e.add(50)).toBe(4); // one stalled request does not swing the estimate
+    expect(e.add(3)).toBe(4); // window of 3: 4, 50, 3
+    expect(e.add(3)).toBe(3);
   });
 });
