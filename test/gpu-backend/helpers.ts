@@ -2,10 +2,9 @@
 // device side of a split computed with onnxruntime-node on the real block files, the original single model's exits
 // as ground truth, offload bodies, and a backend configuration sized for a 2-core CI machine.
 
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import * as ort from 'onnxruntime-node';
+import { loadFashionMnist } from '../../tools/dataset/fashion-mnist.js';
 import { shouldExit, softmax, top1 } from '../../core/exit-policy.js';
 import type { ModelManifest } from '../../core/manifest.js';
 import { preprocessGray } from '../../core/preprocess.js';
@@ -26,7 +25,6 @@ export const MODELS_DIR = resolve(import.meta.dirname, '../../models');
 export const MODEL_ID = 'resnet56-fmnist';
 export const MODEL_DIR = join(MODELS_DIR, MODEL_ID);
 export const SOURCE_MODEL = join(MODEL_DIR, 'train/model.onnx');
-const TEST_IMAGES = '/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz';
 
 export function manifest(): ModelManifest {
   return loadModelDir(MODEL_DIR).manifest;
@@ -55,17 +53,10 @@ export function testConfig(over: Partial<BackendConfig> = {}): BackendConfig {
 
 /** The first `count` Fashion-MNIST test images, preprocessed to [1,1,32,32] with the manifest's preprocessing. */
 export function testImages(count: number, m: ModelManifest = manifest()): Float32Array[] {
-  const buf = gunzipSync(readFileSync(TEST_IMAGES));
-  if (buf.readUInt32BE(0) !== 2051) throw new Error('not an IDX image file');
-  const n = buf.readUInt32BE(4);
-  const rows = buf.readUInt32BE(8);
-  const cols = buf.readUInt32BE(12);
-  const out: Float32Array[] = [];
-  for (let i = 0; i < Math.min(count, n); i++) {
-    const px = buf.subarray(16 + i * rows * cols, 16 + (i + 1) * rows * cols);
-    out.push(preprocessGray(px, m.input.preprocessing!));
-  }
-  return out;
+  const ds = loadFashionMnist('test', { limit: count });
+  return Array.from({ length: ds.count }, (_, i) =>
+    preprocessGray(ds.images.subarray(i * 784, (i + 1) * 784), m.input.preprocessing!),
+  );
 }
 
 const tensor = (values: Float32Array, dims: readonly number[]) => new ort.Tensor('float32', values, dims);

@@ -2,20 +2,25 @@
 import { expect } from 'vitest';
 // says) and a reference check that chains a split model's block files and compares every exit with the source.
 
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { preprocessGray } from '../../../core/preprocess.js';
+import { loadFashionMnist } from '../../../tools/dataset/fashion-mnist.js';
 import * as ort from 'onnxruntime-node';
 import type { ModelManifest } from '../../../core/manifest.js';
 
 /** The first `n` Fashion-MNIST test images as a [n,1,32,32] batch: pad 2, scale 1/255, normalise. */
 export function fmnistBatch(n: number, mean = 0.286, std = 0.353): ort.Tensor {
-  const raw = gunzipSync(readFileSync('/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz'));
-  const data = new Float32Array(n * 32 * 32).fill((0 - mean) / std);
+  const ds = loadFashionMnist('test', { limit: n });
+  const pre = {
+    sourceSize: [28, 28] as [number, number],
+    padding: 2,
+    scale: 1 / 255,
+    mean: [mean],
+    std: [std],
+  };
+  const data = new Float32Array(n * 32 * 32);
   for (let i = 0; i < n; i++)
-    for (let y = 0; y < 28; y++)
-      for (let x = 0; x < 28; x++)
-        data[i * 1024 + (y + 2) * 32 + (x + 2)] = (raw[16 + i * 784 + y * 28 + x]! / 255 - mean) / std;
+    data.set(preprocessGray(ds.images.subarray(i * 784, (i + 1) * 784), pre), i * 1024);
   return new ort.Tensor('float32', data, [n, 1, 32, 32]);
 }
 
