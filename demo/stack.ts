@@ -204,13 +204,15 @@ export async function startStack(
     await backend.stop();
     throw e;
   }
-  return {
+  const stack: Stack = {
     backend,
     edge,
     token,
+    // Stops the services the stack holds now: an experiment may have replaced a killed backend with a new one.
     async stop() {
-      await edge.stop();
-      await backend.stop();
+      await stack.edge.stop();
+      await stack.backend.stop();
     },
   };
+  return stack;
 }
