@@ -115,19 +115,18 @@ const models = new Map<string, ModelSessions>();
 
 async function run(job: RunJob): Promise<JobDone> {
   const base = { type: 'result' as const, jobId: job.jobId };
+  const failed = (blocksRun: number, computeMs: number, error: string): JobDone => ({
+    ...base,
+    status: 'failed',
+    exit: null,
+    label: null,
+    confidence: null,
+    blocksRun,
+    computeMs,
+    error,
+  });
   const model = models.get(job.modelId);
-  if (!model) {
-    return {
-      ...base,
-      status: 'failed',
-      exit: null,
-      label: null,
-      confidence: null,
-      blocksRun: 0,
-      computeMs: 0,
-      error: `model ${job.modelId} is not loaded`,
-    };
-  }
+  if (!model) return failed(0, 0, `model ${job.modelId} is not loaded`);
   let blocksRun = 0;
   let computeMs = 0;
   try {
@@ -176,29 +175,11 @@ async function run(job: RunJob): Promise<JobDone> {
       case 'cancelled':
         return cancelled;
       case 'split':
-        return {
-          ...base,
-          status: 'failed',
-          exit: null,
-          label: null,
-          confidence: null,
-          blocksRun: r.blocksRun,
-          computeMs: r.computeMs,
-          error: `model ${job.modelId} ended without a final exit`,
-        };
+        return failed(r.blocksRun, r.computeMs, `model ${job.modelId} ended without a final exit`);
     }
   } catch (e) {
     Atomics.compareExchange(control, CONTROL_STATE, STATE_RUNNING, STATE_FINISHED);
-    return {
-      ...base,
-      status: 'failed',
-      exit: null,
-      label: null,
-      confidence: null,
-      blocksRun,
-      computeMs,
-      error: `inference failed: ${(e as Error).message}`.slice(0, 2000),
-    };
+    return failed(blocksRun, computeMs, `inference failed: ${(e as Error).message}`.slice(0, 2000));
   }
 }
 
