@@ -111,7 +111,6 @@ export async function startBackend(o: BackendOptions = {}): Promise<Service> {
   args.push(...(o.extraArgs ?? []));
   const { child, log } = launch(process.execPath, args, {});
   const quota = o.cpuFraction ? createCpuQuota(`backend-${port}`, o.cpuFraction) : undefined;
-  quota?.add(child.pid!);
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
     await stopGroup(child);
@@ -129,6 +128,9 @@ export async function startBackend(o: BackendOptions = {}): Promise<Service> {
     await stop();
     throw e;
   }
+  // Throttled only once it serves: the quota emulates a slow server at work, and loading the models at 5 % of a
+  // core would only make the tests wait. cgroup.procs moves every thread, the inference workers included.
+  quota?.add(child.pid!);
   return { url, pid: child.pid!, log, stop };
 }
 

@@ -24,21 +24,39 @@ export function cpuQuotaAvailable(): boolean {
   return existsSync(join(ROOT, 'cpu.cfs_quota_us')) && process.getuid?.() === 0;
 }
 
+/** The kernel refuses a CFS quota below 1 ms and a period above 1 s. */
+const MIN_QUOTA_US = 1000;
+const MAX_PERIOD_US = 1_000_000;
+
 /**
- * @param fraction share of one core, e.g. 0.25; may exceed 1 for several cores.
- * @param periodUs CFS period. Short periods (10 ms) throttle smoothly, so a 5 ms job is slowed rather than run
- *   whole inside one long period's budget.
+ * The period and quota that grant exactly `fraction` of a core. A small fraction cannot use the short period (the
+ * quota would fall below the kernel's 1 ms floor and silently grant more), so the period stretches until the
+ * quota is 1 ms: 5 % runs 1 ms in every 20 ms, 1 % 1 ms in every 100 ms.
  */
-export function createCpuQuota(name: string, fraction: number, periodUs = 10_000): CpuQuota {
+export function cfsSettings(fraction: number, periodUs = 10_000): { periodUs: number; quotaUs: number } {
   if (!(fraction > 0 && fraction <= 64))
     throw new RangeError(`CPU fraction must be in (0, 64], got ${fraction}`);
+  const period = Math.min(MAX_PERIOD_US, Math.max(periodUs, Math.ceil(MIN_QUOTA_US / fraction)));
+  const quota = Math.round(fraction * period);
+  if (quota < MIN_QUOTA_US)
+    throw new RangeError(`CPU fraction ${fraction} is below what CFS can grant (1 ms per 1 s = 0.001)`);
+  return { periodUs: period, quotaUs: quota };
+}
+
+/**
+ * @param fraction share of one core, e.g. 0.25; may exceed 1 for several cores.
+ * @param periodUs preferred CFS period. Short periods (10 ms) throttle smoothly, so a 5 ms job is slowed rather than
+ *   run whole inside one long period's budget; it is stretched only where the 1 ms quota floor demands it.
+ */
+export function createCpuQuota(name: string, fraction: number, periodUs = 10_000): CpuQuota {
+  const cfs = cfsSettings(fraction, periodUs);
   if (!cpuQuotaAvailable()) {
     throw new Error(`CPU quota emulation needs root and cgroup v1's cpu controller at ${ROOT}`);
   }
   const path = join(ROOT, `spinn-${name}-${process.pid}`);
   mkdirSync(path, { recursive: true });
-  writeFileSync(join(path, 'cpu.cfs_period_us'), String(periodUs));
-  writeFileSync(join(path, 'cpu.cfs_quota_us'), String(Math.max(1000, Math.round(fraction * periodUs))));
+  writeFileSync(join(path, 'cpu.cfs_period_us'), String(cfs.periodUs));
+  writeFileSync(join(path, 'cpu.cfs_quota_us'), String(cfs.quotaUs));
   return {
     fraction,
     path,
@@ -61,7 +79,7 @@ export function createCpuQuota(name: string, fraction: number, periodUs = 10_000
       }
     },
     describe() {
-      return `cgroup v1 cpu.cfs_quota_us = ${Math.round(fraction * periodUs)} per ${periodUs} µs period (${(fraction * 100).toFixed(0)} % of one core)`;
+      return `cgroup v1 cpu.cfs_quota_us = ${cfs.quotaUs} per ${cfs.periodUs} µs period (${(fraction * 100).toFixed(0)} % of one core)`;
     },
   };
 }
