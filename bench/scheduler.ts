@@ -21,6 +21,7 @@ function contextAt(i: number): SchedulerContext {
     deviceScale: 0.5 + (i % 7) * 0.5,
     bandwidthBps: 10_000 * 2 ** (i % 14),
     rttMs: 1 + (i % 11) * 5,
+    offloadOverheadMs: (i % 4) * 10,
     serverScale: 1 + (i % 3) * 0.5,
     serverLoad: 1 + (i % 5),
     serverAvailable: true,

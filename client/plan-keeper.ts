@@ -106,7 +106,7 @@ export class PlanKeeper {
     r: { split: number; bodyBytes: number; roundTripMs: number; message: ResultMessage },
   ): void {
     const m = r.message;
-    this.profiler.observeTransfer(r.bodyBytes, Math.max(0, r.roundTripMs - m.serverMs - m.queueMs));
+    this.profiler.observeOffload(r.bodyBytes, Math.max(0, r.roundTripMs - m.serverMs - m.queueMs));
     if (m.status === 'done' && manifest.profile) {
       const offline = offlineServerMs(costModel(manifest), r.split, m.blocksRun, m.exit);
       this.profiler.observeServer(offline, m.serverMs);
@@ -117,6 +117,11 @@ export class PlanKeeper {
   /** The edge or the server could not be used: plan on the device until a refresh reaches the edge again. */
   onOffloadFailure(manifest: ModelManifest, deviceScale: number | undefined): void {
     this.planLocally(manifest, deviceScale);
+  }
+
+  /** A plan request is in flight (its answer should be read promptly, or its round trip is mismeasured). */
+  get refreshPending(): boolean {
+    return this.refreshing !== undefined;
   }
 
   async whenIdle(): Promise<void> {

@@ -95,11 +95,18 @@ export class OrtSessionProvider implements SessionProvider {
   }
 }
 
-/** Wraps a provider so every block first yields to the event loop (lets a network answer in during compute). */
-export function yieldingSessions(inner: SessionProvider, yieldFn: () => Promise<void>): SessionProvider {
+/**
+ * Wraps a provider so every block first yields to the event loop (lets a network answer in during compute) — or
+ * only the blocks that start while `when()` holds, since each turn costs CPU a throttled device does not have.
+ */
+export function yieldingSessions(
+  inner: SessionProvider,
+  yieldFn: () => Promise<void>,
+  when: () => boolean = () => true,
+): SessionProvider {
   return {
     block: async (index) => {
-      await yieldFn();
+      if (when()) await yieldFn();
       return inner.block(index);
     },
     exit: (index) => inner.exit(index),

@@ -303,11 +303,14 @@ export class SpinnClient {
       now: this.now,
     };
 
-    // 1. The device's blocks, with their exits.
+    // 1. The device's blocks, with their exits. While a plan refresh or a cancel is in flight they yield between
+    // blocks, so its answer is read within a block: a refresh read only after a whole device-only run would
+    // measure that run as network latency, and a slow device would then judge every offload too slow.
     const deviceStart = this.now();
+    const networkPending = () => this.background.size > 0 || this.keeper?.refreshPending === true;
     const before = await runProgressive({
       ...common,
-      sessions,
+      sessions: yieldingSessions(sessions, yieldToEventLoop, networkPending),
       input: x.values,
       inputShape: x.shape,
       fromBlock: 0,

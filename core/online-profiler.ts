@@ -1,7 +1,11 @@
 // SPINN's online profiler: turns live measurements into the context the scheduler reads. Device scale factor
 // SF = T_real / T_offline (applied to every block), server scale the same against the server-estimate profile
 // (server time as reported, or inferred as T_response − (L + D/B) when not), and the link's latency L and bandwidth
-// B as exponential moving averages of observed transfers. Pure state, no clocks: callers pass measured times.
+// B as exponential moving averages of observed transfers. An offload costs more than a small request's round trip
+// (the edge's request state and backend hop, and the client's own HTTP work, which a throttled device does slowly),
+// so offloads measure that excess separately: the per-offload overhead O. L then stays the link's latency, learned
+// from plan requests, which keeps working while the device runs alone and sends no offloads. Pure state, no clocks:
+// callers pass measured times.
 
 import type { ClientContext } from './wire.js';
 
@@ -29,6 +33,7 @@ export class OnlineProfiler {
   private readonly latency: Ewma;
   /** Moving average of ms per byte (the inverse bandwidth averages better than bandwidth itself). */
   private readonly msPerByte: Ewma;
+  private readonly overhead: Ewma;
   private readonly small: number;
   private readonly minMs: number;
 
@@ -38,6 +43,7 @@ export class OnlineProfiler {
     this.ss = new Ewma(a);
     this.latency = new Ewma(a);
     this.msPerByte = new Ewma(a);
+    this.overhead = new Ewma(a);
     this.small = o.smallTransferBytes ?? 2048;
     this.minMs = o.minTransferMs ?? 0.05;
   }
@@ -63,6 +69,25 @@ export class OnlineProfiler {
   }
 
   /**
+   * One offload answered: `bytes` moved in total and `ms` of its round trip that was not server compute or queueing.
+   * That is L + O + bytes / B: one equation, two unknowns, so each offload updates one of them from the other's
+   * current value. A small offload measures O (its bytes cost little); a large one B, with the O known so far —
+   * or O when B is known and O is not yet. Before any L is known the offload stands in for a plain transfer.
+   */
+  observeOffload(bytes: number, ms: number): void {
+    if (!(ms >= 0) || !(bytes >= 0)) return;
+    const l = this.latency.value;
+    if (l === undefined) return this.observeTransfer(bytes, ms);
+    const o = this.overhead.value;
+    const perByte = this.msPerByte.value;
+    if (bytes > this.small && (o !== undefined || perByte === undefined)) {
+      this.msPerByte.add(Math.max(this.minMs, ms - l - (o ?? 0)) / bytes);
+      return;
+    }
+    this.overhead.add(Math.max(0, ms - l - bytes * (perByte ?? 0)));
+  }
+
+  /**
    * Server compute for work the offline server profile puts at `offlineMs`. Without a reported time it is inferred
    * from the response time: T_server = T_response − (L + D/B).
    */
@@ -75,12 +100,12 @@ export class OnlineProfiler {
     if (ms !== undefined && ms > 0 && offlineMs > 0) this.ss.add(ms / offlineMs);
   }
 
-  /** T_response − (L + D/B), at least 0; undefined until L and B have been measured. */
+  /** T_response − (L + O + D/B) of an offload, at least 0; undefined until L and B have been measured. */
   inferServerMs(responseMs: number, bytes: number): number | undefined {
     const l = this.latency.value;
     const perByte = this.msPerByte.value;
     if (l === undefined || perByte === undefined) return undefined;
-    return Math.max(0, responseMs - (l + bytes * perByte));
+    return Math.max(0, responseMs - (l + (this.overhead.value ?? 0) + bytes * perByte));
   }
 
   get deviceScale(): number | undefined {
@@ -91,6 +116,10 @@ export class OnlineProfiler {
   }
   get rttMs(): number | undefined {
     return this.latency.value;
+  }
+  /** Fixed cost of an offload beyond L and its bytes, ms. */
+  get offloadOverheadMs(): number | undefined {
+    return this.overhead.value;
   }
   /** Bytes per second. */
   get bandwidthBps(): number | undefined {
@@ -104,6 +133,7 @@ export class OnlineProfiler {
     if (this.deviceScale !== undefined) c.deviceScale = this.deviceScale;
     if (this.serverScale !== undefined) c.serverScale = this.serverScale;
     if (this.rttMs !== undefined) c.rttMs = this.rttMs;
+    if (this.offloadOverheadMs !== undefined) c.offloadOverheadMs = this.offloadOverheadMs;
     if (this.bandwidthBps !== undefined) c.bandwidthBps = this.bandwidthBps;
     return c;
   }

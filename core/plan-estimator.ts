@@ -1,7 +1,7 @@
 // Predicts SPINN's five metrics for one candidate plan ⟨split, threshold, bits⟩ (or an Edgent-style truncated plan
 // ⟨split, exit⟩) from the offline profile and the live context. Expectations run over the profile's exit
 // distribution at the threshold: samples leaving at a device exit cost device time only; the rest pay the device
-// part, the upload (RTT + bytes / bandwidth) and the server blocks up to their exit, scaled by server speed and load.
+// part, the upload (RTT + the measured per-offload overhead + bytes / bandwidth) and the server blocks up to their exit, scaled by server speed and load.
 // The profile is folded into prefix sums once per manifest (CostModel), so one estimate costs O(exits).
 
 import { accuracyDeltaAt, codecOptionsBySplit, type CodecOption } from './codec-options.js';
@@ -164,7 +164,8 @@ export function fillEstimate(
   const deviceCostMs = ctx.deviceScale * (b.devExitMs + pOff * (b.toSplit + (option?.encodeMs ?? 0)));
   const serverCostMs = ctx.serverScale * (b.srvMs + pOff * (option?.decodeMs ?? 0));
   const linkMs = pOff * transferMs(bytes, ctx);
-  out.latencyMs = deviceCostMs + pOff * ctx.rttMs + linkMs + ctx.serverLoad * serverCostMs;
+  out.latencyMs =
+    deviceCostMs + pOff * (ctx.rttMs + ctx.offloadOverheadMs) + linkMs + ctx.serverLoad * serverCostMs;
   out.throughputRps = throughput(deviceCostMs, linkMs, serverCostMs * ctx.serverLoad);
   out.deviceCostMs = deviceCostMs;
   out.serverCostMs = serverCostMs;
@@ -227,7 +228,7 @@ export function estimateTruncated(
       (option?.decodeMs ?? 0));
   const linkMs = transferMs(bytes, ctx);
   return {
-    latencyMs: deviceCostMs + ctx.rttMs + linkMs + ctx.serverLoad * serverCostMs,
+    latencyMs: deviceCostMs + ctx.rttMs + ctx.offloadOverheadMs + linkMs + ctx.serverLoad * serverCostMs,
     throughputRps: throughput(deviceCostMs, linkMs, serverCostMs * ctx.serverLoad),
     deviceCostMs,
     serverCostMs,

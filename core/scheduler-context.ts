@@ -9,8 +9,13 @@ export interface SchedulerContext {
   deviceScale: number;
   /** Uplink bandwidth, bytes per second. */
   bandwidthBps: number;
-  /** Round-trip latency of a small request to the server through the edge, ms. */
+  /** Round-trip latency of a small request to the edge, ms. */
   rttMs: number;
+  /**
+   * What an offload costs beyond that round trip and its bytes, ms: the edge's request state and backend hop, and
+   * the client's own HTTP and serialisation work (large on a throttled device). Measured on offloads only.
+   */
+  offloadOverheadMs: number;
   /** Server compute time over the offline server-estimate profile. */
   serverScale: number;
   /** Multiplier on server block times from the backend's queue (1 = idle). */
@@ -30,6 +35,7 @@ export const DEFAULT_CONTEXT: SchedulerContext = {
   deviceScale: 1,
   bandwidthBps: 1_250_000, // 10 Mbit/s: a modest mobile uplink until the client has measured one
   rttMs: 20,
+  offloadOverheadMs: 0,
   serverScale: 1,
   serverLoad: 1,
   serverAvailable: true,
@@ -58,6 +64,10 @@ export function schedulerContext(
     deviceScale: finitePositive(c.deviceScale) ? c.deviceScale : DEFAULT_CONTEXT.deviceScale,
     bandwidthBps: finitePositive(c.bandwidthBps) ? c.bandwidthBps : DEFAULT_CONTEXT.bandwidthBps,
     rttMs: c.rttMs !== undefined && Number.isFinite(c.rttMs) ? Math.max(0, c.rttMs) : DEFAULT_CONTEXT.rttMs,
+    offloadOverheadMs:
+      c.offloadOverheadMs !== undefined && Number.isFinite(c.offloadOverheadMs)
+        ? Math.max(0, c.offloadOverheadMs)
+        : DEFAULT_CONTEXT.offloadOverheadMs,
     serverScale: finitePositive(c.serverScale) ? c.serverScale : DEFAULT_CONTEXT.serverScale,
     serverLoad: serverLoadFactor(load),
     serverAvailable,

@@ -103,6 +103,7 @@ export const planSchema = z.object({
       deviceScale: z.number(),
       bandwidthBps: z.number(),
       rttMs: z.number(),
+      offloadOverheadMs: z.number().optional(),
       serverScale: z.number(),
       serverLoad: z.number(),
       serverAvailable: z.boolean(),
@@ -120,6 +121,8 @@ export const clientContextSchema = z.object({
   /** Bandwidth (bytes per second) and RTT the client last measured (moving averages). */
   bandwidthBps: z.number().positive().optional(),
   rttMs: z.number().nonnegative().optional(),
+  /** Fixed cost of an offload beyond the RTT and its bytes, ms (the client's moving average over its offloads). */
+  offloadOverheadMs: z.number().nonnegative().optional(),
   /** Device slowdown vs. the offline profile (T_real / T_offline). */
   deviceScale: z.number().positive().optional(),
   /** Server compute time vs. the offline server-estimate profile, as the client observed it. */

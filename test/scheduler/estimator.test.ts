@@ -14,6 +14,7 @@ const ctx: SchedulerContext = {
   deviceScale: 2,
   bandwidthBps: 1000,
   rttMs: 10,
+  offloadOverheadMs: 0,
   serverScale: 1,
   serverLoad: 1,
   serverAvailable: true,
@@ -56,6 +57,14 @@ describe('estimatePlan', () => {
     expect(e.latencyMs).toBeCloseTo(2 + 10 + 200 + 1.05, 9);
   });
 
+  it('charges the measured per-offload overhead once per offloaded sample', () => {
+    // As the split-2 case above plus 0.4 · 25 ms of overhead; device-only plans pay nothing.
+    const o = { ...ctx, offloadOverheadMs: 25 };
+    expect(estimatePlan(m, 2, thr(0.5), fp32(2), o).latencyMs).toBeCloseTo(31.32 + 10, 9);
+    expect(estimatePlan(m, 4, thr(0.5), undefined, o).latencyMs).toBeCloseTo(13.4, 9);
+    expect(estimateTruncated(m, 0, 0, fp32(0), o).latencyMs).toBeCloseTo(10 + 25 + 100 + 0.35, 9);
+  });
+
   it('Edgent truncation: every sample leaves at the chosen exit', () => {
     const off = estimateTruncated(m, 0, 0, fp32(0), ctx);
     expect(off.latencyMs).toBeCloseTo(10 + 100 + 0.35, 9);
@@ -74,7 +83,14 @@ describe('context and profile helpers', () => {
 
   it('fills defaults for what the client did not report', () => {
     const c = schedulerContext({ bandwidthBps: 5e5 }, { busy: 1, queued: 0, workers: 1 });
-    expect(c).toMatchObject({ bandwidthBps: 5e5, deviceScale: 1, serverScale: 1, serverLoad: 2 });
+    expect(c).toMatchObject({
+      bandwidthBps: 5e5,
+      deviceScale: 1,
+      serverScale: 1,
+      serverLoad: 2,
+      offloadOverheadMs: 0,
+    });
+    expect(schedulerContext({ offloadOverheadMs: 30 }).offloadOverheadMs).toBe(30);
   });
 
   it('offline server time of what the server ran', () => {

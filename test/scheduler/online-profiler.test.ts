@@ -22,6 +22,43 @@ describe('OnlineProfiler', () => {
     expect(p.bandwidthBps).toBeCloseTo(1000 / ((0.002 + 0.000005) / 2), 3);
   });
 
+  it('offloads measure their overhead beyond L, and keep L for the link itself', () => {
+    const p = new OnlineProfiler({ alpha: 0.5 });
+    p.observeTransfer(500, 20); // a plan request: L = 20
+    p.observeOffload(1000, 60); // small offload: O = 60 − 20 − 1000 · 0 (no B yet) = 40
+    expect(p.rttMs).toBe(20);
+    expect(p.offloadOverheadMs).toBe(40);
+    p.observeOffload(20_000, 100); // large: B from what L and O leave: (100 − 20 − 40) / 20 000 = 0.002 ms/B
+    expect(p.bandwidthBps).toBeCloseTo(500_000, 6);
+    expect(p.offloadOverheadMs).toBe(40);
+    p.observeOffload(1000, 34); // small: 34 − 20 − 1000 · 0.002 = 12 → averaged with 40
+    expect(p.offloadOverheadMs).toBeCloseTo(26, 9);
+    p.observeTransfer(500, 30); // the link got slower: L moves, O stays
+    expect(p.rttMs).toBe(25);
+    expect(p.offloadOverheadMs).toBeCloseTo(26, 9);
+    expect(p.context()).toMatchObject({ rttMs: 25, offloadOverheadMs: 26, bandwidthBps: 500_000 });
+  });
+
+  it('a large first offload measures bandwidth before any overhead is known', () => {
+    const p = new OnlineProfiler({ alpha: 0.5 });
+    p.observeOffload(200, 30); // no L yet: the offload is a plain small transfer → L = 30
+    expect(p.rttMs).toBe(30);
+    expect(p.offloadOverheadMs).toBeUndefined();
+    p.observeOffload(10_000, 50); // no B, no O: B = (50 − 30) / 10 000
+    expect(p.bandwidthBps).toBeCloseTo(500_000, 6);
+    expect(p.offloadOverheadMs).toBeUndefined();
+    p.observeOffload(10_000, 60); // B known, O not: O = 60 − 30 − 20 = 10
+    expect(p.offloadOverheadMs).toBeCloseTo(10, 9);
+  });
+
+  it('ignores negative and non-finite measurements', () => {
+    const p = new OnlineProfiler();
+    p.observeOffload(-1, 10);
+    p.observeOffload(100, Number.NaN);
+    p.observeTransfer(100, -5);
+    expect(p.context()).toEqual({});
+  });
+
   it('infers server time from the response when the server reports none', () => {
     const p = new OnlineProfiler({ alpha: 0.5 });
     p.observeTransfer(100, 10);

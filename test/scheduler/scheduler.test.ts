@@ -15,6 +15,7 @@ const base: SchedulerContext = {
   deviceScale: 2,
   bandwidthBps: 1000,
   rttMs: 10,
+  offloadOverheadMs: 0,
   serverScale: 1,
   serverLoad: 1,
   serverAvailable: true,
