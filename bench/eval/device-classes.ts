@@ -2,7 +2,7 @@
 // core, against the backend's own compute time for the same work, so the report states the device/server speed
 // ratio that the experiments actually ran with.
 
-import { measure, type EvalContext } from './eval-context.js';
+import { imagesFor, measure, type EvalContext } from './eval-context.js';
 import { DeviceHost } from './device-host.js';
 import type { DeviceClass } from './results.js';
 import { quantile } from './stats.js';
@@ -14,7 +14,13 @@ export async function measureDeviceClasses(
 ): Promise<DeviceClass[]> {
   ctx.setLink({ mbps: 100, rttMs: 0 });
   const n = 12;
-  const fixed = (split: number) => ({ job: { sla: undefined, plan: { split, threshold: 1 } }, n });
+  // A longer warm-up than the experiments': a freshly spawned device's JIT threads keep compiling for a few
+  // seconds, and under a CPU quota that work is charged to the measured requests.
+  const warm = { ...ctx.cfg, warmup: 20 };
+  const fixed = (split: number) => ({
+    job: { sla: undefined, plan: { split, threshold: 1 }, images: imagesFor(warm, n), warmup: warm.warmup },
+    n,
+  });
   const server = await measure(ctx, 'server-only', {}, fixed(0));
   const serverFullMs = quantile(
     server.records.filter((r) => r.serverMs !== null).map((r) => r.serverMs!),

@@ -196,7 +196,7 @@ export function writeReport(r: EvalResults, h: Headline, figures: string[], path
     out.push(
       '## 6. Oracle lower bound',
       '',
-      'Per sample: the best split knowing where it exits, at the best threshold meeting the same accuracy floor, priced with this run’s measured device speed, server speed and fixed per-offload cost (see bench/eval/experiments/oracle.ts).',
+      'Per sample: the best split knowing where it exits, at the best threshold meeting the same accuracy floor, priced with this run’s mean measured device speed, server speed and fixed per-offload cost, so its mean compares like for like with SPINN’s (see bench/eval/experiments/oracle.ts).',
       '',
       table(
         [

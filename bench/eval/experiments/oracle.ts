@@ -4,7 +4,9 @@
 // at that bandwidth: the device's real speed (device-only runs), the server's real speed and the fixed per-offload
 // cost of link + edge (server-only runs: round trip − server − queue − bytes / bandwidth), and the profiled encoded
 // size of the activation at each split (smallest codec within the client's accuracy budget).
-// It is a lower bound on decisions, not on noise: it prices every sample at the medians of this run.
+// It is a lower bound on decisions, not on noise: it prices every sample at this run's mean costs (mean device
+// scale, mean server scale, mean fixed offload cost), so its mean latency compares like for like with SPINN's mean,
+// which pays the same machine's stalls. (Priced at medians it would compare a noise-free bound with a noisy mean.)
 
 import { codecOptionsBySplit, accuracyDeltaAt } from '../../../core/codec-options.js';
 import { DEFAULT_ACCURACY_BUDGET_PP } from '../../../core/codec-choice.js';
@@ -12,7 +14,7 @@ import type { ModelManifest } from '../../../core/manifest.js';
 import { costModel } from '../../../core/plan-estimator.js';
 import type { BandwidthPoint } from './bandwidth.js';
 import { exitAt, type ImageExits } from '../reference-exits.js';
-import { mean, quantile } from '../stats.js';
+import { mean } from '../stats.js';
 
 export interface OraclePoint {
   mbps: number;
@@ -37,26 +39,14 @@ export function oracleFor(
   const dev = of('device-only').records.filter((r) => r.answered);
   const srv = of('server-only').records.filter((r) => r.serverMs !== null && r.roundTripMs !== null);
   const devFull = m.devBlocks[n]! + m.devExits[m.exitAfter.length]! - m.devExits[m.exitAfter.length - 1]!;
-  const deviceScale =
-    quantile(
-      dev.map((r) => r.deviceMs),
-      0.5,
-    ) / devFull;
+  const deviceScale = mean(dev.map((r) => r.deviceMs)) / devFull;
   const srvFull = m.srvBlocks[n]! + m.srvExits[m.exitAfter.length]! - m.srvExits[m.exitAfter.length - 1]!;
-  const serverScale = srv.length
-    ? quantile(
-        srv.map((r) => r.serverMs!),
-        0.5,
-      ) / srvFull
-    : 1;
+  const serverScale = srv.length ? mean(srv.map((r) => r.serverMs!)) / srvFull : 1;
   const bytesPerMs = (point.mbps * 1000) / 8;
   const fixedOffloadMs = srv.length
     ? Math.max(
         0,
-        quantile(
-          srv.map((r) => r.roundTripMs! - r.serverMs! - (r.queueMs ?? 0) - r.bytesSent / bytesPerMs),
-          0.5,
-        ),
+        mean(srv.map((r) => r.roundTripMs! - r.serverMs! - (r.queueMs ?? 0) - r.bytesSent / bytesPerMs)),
       )
     : point.rttMs;
   const options = codecOptionsBySplit(manifest);
