@@ -32,7 +32,7 @@ export interface EvalConfig {
 export const QUICK: EvalConfig = {
   mode: 'quick',
   deviceClasses: [0.25, 0.1, 0.5],
-  perPoint: 24,
+  perPoint: 36,
   warmup: 6,
   bandwidthsMbps: [0.5, 1, 5, 10, 25, 100],
   rttMs: 20,

@@ -28,6 +28,8 @@ export interface EvalContext {
 
 export interface Measured {
   policy: Policy;
+  /** What the report calls this run, when it is not just the policy (e.g. a run with a forced plan). */
+  label?: string;
   summary: Summary;
   records: RequestRecord[];
   link: string;

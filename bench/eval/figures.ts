@@ -139,7 +139,7 @@ export async function drawFigures(r: EvalResults, dir: string): Promise<string[]
         values: r.resilience.flatMap((p) =>
           p.results.map((m) => ({
             scenario: p.scenario,
-            policy: m.policy,
+            policy: m.label ?? m.policy,
             within: (m.summary.withinSlaShare ?? 0) * 100,
           })),
         ),

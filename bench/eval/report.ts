@@ -3,7 +3,7 @@
 // computed here, followed by the maintainers' interpretation kept by hand in bench/eval/reading.md.
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { SCENARIO_TEXT } from './experiments/resilience.js';
+import { FORCED_SPLIT, SCENARIO_TEXT } from './experiments/resilience.js';
 import type { EvalResults, Headline } from './results.js';
 import type { Summary } from './stats.js';
 
@@ -168,7 +168,7 @@ export function writeReport(r: EvalResults, h: Headline, figures: string[], path
     out.push(
       '## 5. Resilience',
       '',
-      `Link ${c.resilienceLink.mbps} Mbit/s, +${c.resilienceLink.rttMs} ms; SLA ${c.resilienceSlaMs} ms (also the client's offload timeout), accuracy floor ${c.accuracyLossPp} pp; ${c.resilienceRequests} requests per run. \`spinn-no-exits\` is the single-exit model with dynamic splitting.`,
+      `Link ${c.resilienceLink.mbps} Mbit/s, +${c.resilienceLink.rttMs} ms; SLA ${c.resilienceSlaMs} ms (also the client's offload timeout), accuracy floor ${c.accuracyLossPp} pp; ${c.resilienceRequests} requests per run. \`spinn-no-exits\` is the single-exit model with dynamic splitting; the \"offload forced\" runs use a fixed plan at split ${FORCED_SPLIT} so that every failure meets real offloads.`,
       '',
       ...Object.entries(SCENARIO_TEXT).map(([k, v]) => `- \`${k}\`: ${v}`),
       '',
@@ -177,7 +177,7 @@ export function writeReport(r: EvalResults, h: Headline, figures: string[], path
         r.resilience.flatMap((p) =>
           p.results.map((m) => [
             p.scenario,
-            m.policy,
+            m.label ?? m.policy,
             pct(m.summary.answeredShare),
             pct(m.summary.withinSlaShare),
             pct(m.summary.accuracy),

@@ -1,7 +1,7 @@
 // Experiment 6: an oracle lower bound for experiment 1. Per sample it knows in advance where the sample would exit
 // at a threshold and picks the best split for that sample alone (device-only when it exits on the device anyway),
 // with the threshold chosen among those meeting the same accuracy floor. Its costs are this run's own measurements
-// at that bandwidth: the device's real speed (device-only runs), the server's real speed and the fixed per-offload
+// at that bandwidth: the device's real speed (SPINN's own device-decided requests, else the device-only run), the server's real speed and the fixed per-offload
 // cost of link + edge (server-only runs: round trip − server − queue − bytes / bandwidth), and the profiled encoded
 // size of the activation at each split (smallest codec within the client's accuracy budget).
 // It is a lower bound on decisions, not on noise: it prices every sample at this run's mean costs (mean device
@@ -39,7 +39,17 @@ export function oracleFor(
   const dev = of('device-only').records.filter((r) => r.answered);
   const srv = of('server-only').records.filter((r) => r.serverMs !== null && r.roundTripMs !== null);
   const devFull = m.devBlocks[n]! + m.devExits[m.exitAfter.length]! - m.devExits[m.exitAfter.length - 1]!;
-  const deviceScale = mean(dev.map((r) => r.deviceMs)) / devFull;
+  // The device's speed drifts between runs on this shared machine, so where SPINN decided enough requests on the
+  // device the oracle takes the device speed SPINN itself had (its compute over the profile's time for the same
+  // blocks and exits); otherwise the device-only run's.
+  const spinnOnDevice = of('spinn').records.filter(
+    (r) => r.answered && r.decidedBy === 'device' && r.exit >= 0,
+  );
+  const profiledToExit = (e: number) => m.devBlocks[m.exitAfter[e]! + 1]! + m.devExits[e + 1]!;
+  const deviceScale =
+    spinnOnDevice.length >= of('spinn').records.length / 3
+      ? mean(spinnOnDevice.map((r) => r.deviceMs)) / mean(spinnOnDevice.map((r) => profiledToExit(r.exit)))
+      : mean(dev.map((r) => r.deviceMs)) / devFull;
   const srvFull = m.srvBlocks[n]! + m.srvExits[m.exitAfter.length]! - m.srvExits[m.exitAfter.length - 1]!;
   const serverScale = srv.length ? mean(srv.map((r) => r.serverMs!)) / srvFull : 1;
   const bytesPerMs = (point.mbps * 1000) / 8;

@@ -2,12 +2,36 @@
 // link loses segments and resets connections, or it goes into an outage (black hole, then refusal). SPINN (early
 // exits, racing the server) against a single-exit model with dynamic splitting (policy spinn-no-exits): share of
 // requests answered at all and within the SLA, accuracy, p99 latency.
+// When offloading does not pay, the scheduler keeps both on the device and no failure can touch them — resilience by
+// not depending on the server, but no test of the fallback. So each scenario also runs both with the offload forced
+// (a fixed plan at split 5): SPINN's plan exits on the device when confident and races the server otherwise; the
+// single-exit run offloads every request and computes locally only once the offload has failed.
 
 import type { Policy } from '../../../core/sla.js';
 import { measure, restartBackend, type EvalContext, type Measured } from '../eval-context.js';
 import { latencySla } from '../policies.js';
 
-export const RESILIENCE_POLICIES: Policy[] = ['spinn', 'spinn-no-exits'];
+interface ResilienceRun {
+  policy: Policy;
+  label?: string;
+  plan?: { split: number; threshold: number };
+}
+
+export const FORCED_SPLIT = 5;
+export const RESILIENCE_RUNS: ResilienceRun[] = [
+  { policy: 'spinn' },
+  { policy: 'spinn-no-exits' },
+  {
+    policy: 'spinn',
+    label: `spinn, offload forced (split ${FORCED_SPLIT}, thr 0.85)`,
+    plan: { split: FORCED_SPLIT, threshold: 0.85 },
+  },
+  {
+    policy: 'spinn-no-exits',
+    label: `single exit, offload forced (split ${FORCED_SPLIT})`,
+    plan: { split: FORCED_SPLIT, threshold: 1 },
+  },
+];
 export type Scenario = 'none' | 'server-killed' | 'loss' | 'outage';
 export const SCENARIOS: Scenario[] = ['none', 'server-killed', 'loss', 'outage'];
 
@@ -30,7 +54,7 @@ export async function resilienceExperiment(ctx: EvalContext): Promise<Resilience
   let k = 0;
   for (const scenario of SCENARIOS) {
     const results: Measured[] = [];
-    for (const policy of RESILIENCE_POLICIES) {
+    for (const { policy, label, plan } of RESILIENCE_RUNS) {
       const at = ctx.cfg.warmup + Math.floor(n / 3);
       let killed: Promise<void> | undefined;
       const timers: NodeJS.Timeout[] = [];
@@ -50,7 +74,9 @@ export async function resilienceExperiment(ctx: EvalContext): Promise<Resilience
           slaMs,
           offloadTimeoutMs: slaMs,
           onProgress,
+          ...(plan ? { job: { sla: undefined, plan } } : {}),
         });
+        if (label) m.label = label;
       } finally {
         for (const t of timers) clearTimeout(t);
         ctx.proxy.endOutage();
@@ -63,7 +89,7 @@ export async function resilienceExperiment(ctx: EvalContext): Promise<Resilience
       results.push(m);
       const s = m.summary;
       ctx.log(
-        `[5/6 resilience ${++k}/${SCENARIOS.length * RESILIENCE_POLICIES.length}] ${scenario} ${policy}: answered ` +
+        `[5/6 resilience ${++k}/${SCENARIOS.length * RESILIENCE_RUNS.length}] ${scenario} ${label ?? policy}: answered ` +
           `${(s.answeredShare * 100).toFixed(0)} %, within SLA ${((s.withinSlaShare ?? 0) * 100).toFixed(0)} %, p99 ${s.p99Ms.toFixed(0)} ms`,
       );
     }
