@@ -176,8 +176,8 @@ describe('device scale', () => {
     expect(e.add(2)).toBe(2);
     expect(e.add(4)).toBe(3);
     expect(e.add(undefined)).toBe(3);
-    expect(e.add(50)).toBe(4); // one stalled request does not swing the estimate
-    expect(e.add(3)).toBe(4); // window of 3: 4, 50, 3
+    expect(e.add(50)).toBe(3); // one stalled request does not swing the estimate: 2, 4 (50 dropped)
+    expect(e.add(3)).toBe(3.5); // window of 3: 4, 50, 3 → 4, 3
     expect(e.add(3)).toBe(3);
   });
 });
