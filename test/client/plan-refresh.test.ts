@@ -12,30 +12,43 @@ import { MODEL_ID, readManifest } from './support/reference.js';
 
 const manifest = readManifest();
 
+/**
+ * A loaded client whose edge answers `POST /v1/plan` with `plan(body)` after `delayMs` (on a later macrotask, like
+ * a real network response) and serves the model files from disk.
+ */
+async function clientWithEdge(
+  refreshEvery: number,
+  delayMs: number,
+  plan: (body: Record<string, unknown>) => { split: number; threshold: number },
+): Promise<SpinnClient> {
+  const disk = diskFetch();
+  const fetchFn: typeof fetch = async (input, init) => {
+    const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+    if (url.pathname !== '/v1/plan') return disk.fetch(input, init);
+    const p = plan(JSON.parse(String(init?.body)) as Record<string, unknown>);
+    await new Promise((r) => setTimeout(r, delayMs));
+    return Response.json({ plan: { ...p, codec: { scheme: 'fp32' } } });
+  };
+  const client = new SpinnClient({
+    edgeUrl: 'http://edge.test',
+    modelId: MODEL_ID,
+    fetch: fetchFn,
+    ort: await loadOrtWebForNode({ numThreads: 1 }),
+    sla: { policy: 'spinn' },
+    planRefreshEvery: refreshEvery,
+  });
+  await client.load('all');
+  return client;
+}
+
 describe('plan refresh while the device computes', () => {
   it('adopts the refreshed edge plan during back-to-back device-only calls', async () => {
-    const disk = diskFetch();
     const planRequests: Array<Record<string, unknown>> = [];
-    const fetchFn: typeof fetch = async (input, init) => {
-      const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
-      if (url.pathname !== '/v1/plan') return disk.fetch(input, init);
-      const body = JSON.parse(String(init?.body)) as Record<string, unknown>;
+    // The first plan keeps the device busy; every refresh says "offload at split 5".
+    const client = await clientWithEdge(3, 5, (body) => {
       planRequests.push(body);
-      // The first plan keeps the device busy; every refresh says "offload at split 5". Answered on a later
-      // macrotask, like a real network response.
-      const split = planRequests.length === 1 ? manifest.blocks.length : 5;
-      await new Promise((r) => setTimeout(r, 5));
-      return Response.json({ plan: { split, threshold: 0.9, codec: { scheme: 'fp32' } } });
-    };
-    const client = new SpinnClient({
-      edgeUrl: 'http://edge.test',
-      modelId: MODEL_ID,
-      fetch: fetchFn,
-      ort: await loadOrtWebForNode({ numThreads: 1 }),
-      sla: { policy: 'spinn' },
-      planRefreshEvery: 3,
+      return { split: planRequests.length === 1 ? manifest.blocks.length : 5, threshold: 0.9 };
     });
-    await client.load('all');
     expect(client.scheduledPlan?.plan.split).toBe(manifest.blocks.length);
     const samples = loadFmnistTest(8);
     let switchedAt: number | undefined;
@@ -52,24 +65,8 @@ describe('plan refresh while the device computes', () => {
   });
 
   it('measures the refresh round trip, not the device run it overlapped', async () => {
-    const disk = diskFetch();
-    const fetchFn: typeof fetch = async (input, init) => {
-      const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
-      if (url.pathname !== '/v1/plan') return disk.fetch(input, init);
-      await new Promise((r) => setTimeout(r, 2)); // a 2 ms network
-      return Response.json({
-        plan: { split: manifest.blocks.length, threshold: 1, codec: { scheme: 'fp32' } },
-      });
-    };
-    const client = new SpinnClient({
-      edgeUrl: 'http://edge.test',
-      modelId: MODEL_ID,
-      fetch: fetchFn,
-      ort: await loadOrtWebForNode({ numThreads: 1 }),
-      sla: { policy: 'spinn' },
-      planRefreshEvery: 2,
-    });
-    await client.load('all');
+    // A 2 ms network that keeps the client on the device: all 28 blocks, a refresh every other call.
+    const client = await clientWithEdge(2, 2, () => ({ split: manifest.blocks.length, threshold: 1 }));
     const device: number[] = [];
     let rtt = NaN;
     for (const s of loadFmnistTest(12)) {
