@@ -1,11 +1,11 @@
 // SPINN's online profiler: turns live measurements into the context the scheduler reads. Device scale factor
 // SF = T_real / T_offline (applied to every block), server scale the same against the server-estimate profile
-// (server time as reported, or inferred as T_response − (L + O + D/B) when not), and the link's latency L and bandwidth
-// B as exponential moving averages of observed transfers. An offload costs more than a small request's round trip
-// (the edge's request state and backend hop, and the client's own HTTP work, which a throttled device does slowly),
-// so offloads measure that excess separately: the per-offload overhead O. L then stays the link's latency, learned
-// from plan requests, which keeps working while the device runs alone and sends no offloads. Pure state, no clocks:
-// callers pass measured times.
+// (server time as reported, or inferred as T_response − (L + O + D/B) when not), and the link's latency L and
+// bandwidth B as exponential moving averages of observed transfers. An offload costs more than a small request's
+// round trip (the edge's request state and backend hop, and the client's own HTTP work, which a throttled device
+// does slowly), so offloads measure that excess separately: the per-offload overhead O. L then stays the link's
+// latency, learned from plan requests, which keeps working while the device runs alone and sends no offloads. Pure
+// state, no clocks: callers pass measured times.
 
 import type { ClientContext } from './wire.js';
 
