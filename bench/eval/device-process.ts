@@ -79,9 +79,13 @@ function record(image: number, at: number, r: ClassifyResult): RequestRecord {
             deviceScale: r.schedule.plan.seen.deviceScale,
             bandwidthBps: r.schedule.plan.seen.bandwidthBps,
             rttMs: r.schedule.plan.seen.rttMs,
+            ...(r.schedule.plan.seen.offloadOverheadMs !== undefined
+              ? { offloadOverheadMs: r.schedule.plan.seen.offloadOverheadMs }
+              : {}),
           },
         }
       : {}),
+    ...(r.schedule?.plan.estimate ? { estimatedMs: r.schedule.plan.estimate.latencyMs } : {}),
   };
 }
 

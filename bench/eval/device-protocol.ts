@@ -40,8 +40,10 @@ export interface RequestRecord {
   bytesSent: number;
   error?: string;
   planSource?: string;
-  /** What the scheduler saw when it made this request's plan (device scale, bandwidth B/s, RTT ms). */
-  seen?: { deviceScale: number; bandwidthBps: number; rttMs: number };
+  /** What the scheduler saw when it made this request's plan (device scale, bandwidth B/s, RTT and overhead ms). */
+  seen?: { deviceScale: number; bandwidthBps: number; rttMs: number; offloadOverheadMs?: number };
+  /** The scheduler's latency estimate for this request's plan, ms. */
+  estimatedMs?: number;
 }
 
 export type ToDevice =

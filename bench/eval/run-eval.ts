@@ -1,7 +1,8 @@
 // `npm run bench:eval [-- --full] [-- --link kernel]`: reproduces SPINN's experiments (paper §实验, issue 7) on
 // the real stack — the client library on a CPU-throttled device process → the emulated link → the worker on
 // workerd → the backend — measuring every policy side by side in one run. Writes bench/results/eval-<mode>.json,
-// the figures (bench/figures/*.svg) and bench/RESULTS.md; prints progress on stderr and one JSON line last.
+// the figures (bench/figures/*.svg) and bench/RESULTS.md (every request's record goes to the untracked
+// bench/out/eval-<mode>-records.json); prints progress on stderr and one JSON line last.
 
 import { Command } from 'commander';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -143,6 +144,9 @@ try {
     `${ROOT}bench/results/eval-${cfg.mode}.json`,
     `${JSON.stringify(compact(results), null, 1)}\n`,
   );
+  // Every request's record too (plan, what the scheduler saw, timings), outside git: for reading a run's decisions.
+  mkdirSync(`${ROOT}bench/out`, { recursive: true });
+  writeFileSync(`${ROOT}bench/out/eval-${cfg.mode}-records.json`, JSON.stringify(results));
   const figures = await drawFigures(results, `${ROOT}bench/figures`);
   const h = headline(results);
   writeReport(results, h, figures, `${ROOT}bench/RESULTS.md`);
