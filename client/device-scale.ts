@@ -10,18 +10,25 @@ export function deviceProfile(manifest: ModelManifest) {
   return manifest.profile?.latency.find((l) => l.runtime === 'onnxruntime-web' && l.role === 'device');
 }
 
+/** One request's device work: wall time measured and the offline profile's time for the same blocks and exits. */
+export interface DeviceSample {
+  measuredMs: number;
+  profiledMs: number;
+}
+
 /**
- * Measured over profiled time for these steps, or undefined without a profile or without profiled time.
+ * What these steps took against what the profile says they take, or undefined without a profile or without
+ * profiled time.
  *
  * @param wallMs wall-clock time of the whole phase the steps ran in. Preferred over the sum of the steps' own
  *   times: a throttled or contended device (a CFS quota, a busy phone) stalls anywhere — between blocks, in the
  *   event loop — and only the phase's wall time sees those stalls; the request pays for them all the same.
  */
-export function measureDeviceScale(
+export function measureDeviceSample(
   steps: readonly ExecutorStep[],
   manifest: ModelManifest,
   wallMs?: number,
-): number | undefined {
+): DeviceSample | undefined {
   const profile = deviceProfile(manifest);
   if (!profile) return undefined;
   let measured = 0;
@@ -33,25 +40,32 @@ export function measureDeviceScale(
     expected += ms;
   }
   if (wallMs !== undefined && wallMs > measured) measured = wallMs;
-  return expected > 0 && measured > 0 ? measured / expected : undefined;
+  return expected > 0 && measured > 0 ? { measuredMs: measured, profiledMs: expected } : undefined;
 }
 
 /**
- * The mean of the last `window` measurements without the largest. On a throttled or contended device single
- * requests stall for a garbage collection or a scheduler quantum and read 5–10× too slow, and one such sample must
- * not swing the plan; but the scheduler predicts *expected* latency, and a median (tried before) hid the device's
- * everyday slowness — on a 10 % core it priced device plans 20–30 % below what they cost and kept the device busy
- * where offloading was faster.
+ * SPINN's device scale factor over the last `window` requests: their measured time over their profiled time (a
+ * ratio of sums, so the estimate prices expected latency — what the scheduler predicts — and long requests weigh
+ * as much as they cost). A throttled core is lumpy: the same first exit takes 2 ms when it fits in the CFS quota
+ * left and 50 ms when it does not, and the deep requests carry most of the time; a median (tried first) and then a
+ * mean of per-request ratios without the largest both priced device plans 20–30 % below their real mean on a
+ * 10 % core. One request stalled far beyond the others (a garbage collection, a descheduled process) is capped at
+ * `stallFactor` times the current estimate, so it moves the estimate without swinging the plan.
  */
 export class DeviceScaleEstimator {
-  private readonly samples: number[] = [];
+  private readonly samples: DeviceSample[] = [];
 
-  constructor(private readonly window = 9) {}
+  constructor(
+    private readonly window = 16,
+    private readonly stallFactor = 5,
+  ) {}
 
   /** Adds one request's measurement; returns the current estimate. */
-  add(sample: number | undefined): number | undefined {
-    if (sample !== undefined && Number.isFinite(sample) && sample > 0) {
-      this.samples.push(sample);
+  add(sample: DeviceSample | undefined): number | undefined {
+    if (sample && sample.measuredMs > 0 && sample.profiledMs > 0 && Number.isFinite(sample.measuredMs)) {
+      const now = this.samples.length >= 3 ? this.current : undefined;
+      const cap = now !== undefined ? this.stallFactor * now * sample.profiledMs : Infinity;
+      this.samples.push({ measuredMs: Math.min(sample.measuredMs, cap), profiledMs: sample.profiledMs });
       if (this.samples.length > this.window) this.samples.shift();
     }
     return this.current;
@@ -59,8 +73,12 @@ export class DeviceScaleEstimator {
 
   get current(): number | undefined {
     if (this.samples.length === 0) return undefined;
-    const kept = [...this.samples].sort((a, b) => a - b);
-    if (kept.length >= 3) kept.pop();
-    return kept.reduce((s, x) => s + x, 0) / kept.length;
+    let measured = 0;
+    let profiled = 0;
+    for (const s of this.samples) {
+      measured += s.measuredMs;
+      profiled += s.profiledMs;
+    }
+    return measured / profiled;
   }
 }

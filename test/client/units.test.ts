@@ -143,14 +143,14 @@ describe('race rule (scripted)', () => {
 
 describe('device scale', () => {
   it('compares measured steps with the onnxruntime-web device profile and smooths them', async () => {
-    const { measureDeviceScale, DeviceScaleEstimator } = await import('../../client/device-scale.js');
+    const { measureDeviceSample, DeviceScaleEstimator } = await import('../../client/device-scale.js');
     const { readManifest } = await import('./support/reference.js');
     const m = readManifest();
     const steps = [
       { kind: 'block' as const, index: 0, ms: 2 },
       { kind: 'block' as const, index: 1, ms: 4 },
     ];
-    expect(measureDeviceScale(steps, { ...m, profile: undefined })).toBeUndefined();
+    expect(measureDeviceSample(steps, { ...m, profile: undefined })).toBeUndefined();
     const latency = {
       host: 'test',
       runtime: 'onnxruntime-web' as const,
@@ -168,16 +168,22 @@ describe('device scale', () => {
       thresholds: [],
       latency: [latency],
     };
-    expect(measureDeviceScale(steps, { ...m, profile })).toBe(3);
+    expect(measureDeviceSample(steps, { ...m, profile })).toEqual({ measuredMs: 6, profiledMs: 2 });
     // A throttled device stalls between the steps too: the phase's wall time (20 ms for 2 profiled ms) counts.
-    expect(measureDeviceScale(steps, { ...m, profile }, 20)).toBe(10);
-    expect(measureDeviceScale(steps, { ...m, profile }, 1)).toBe(3); // never below the steps' own time
+    expect(measureDeviceSample(steps, { ...m, profile }, 20)).toEqual({ measuredMs: 20, profiledMs: 2 });
+    // Never below the steps' own time.
+    expect(measureDeviceSample(steps, { ...m, profile }, 1)).toEqual({ measuredMs: 6, profiledMs: 2 });
+    // A ratio of sums: a long request weighs what it costs. 2 ms for 1 profiled, then 40 for 10: 42 / 11.
     const e = new DeviceScaleEstimator(3);
-    expect(e.add(2)).toBe(2);
-    expect(e.add(4)).toBe(3);
-    expect(e.add(undefined)).toBe(3);
-    expect(e.add(50)).toBe(3); // one stalled request does not swing the estimate: 2, 4 (50 dropped)
-    expect(e.add(3)).toBe(3.5); // window of 3: 4, 50, 3 → 4, 3
-    expect(e.add(3)).toBe(3);
+    const at = (measuredMs: number, profiledMs: number) => ({ measuredMs, profiledMs });
+    expect(e.add(at(2, 1))).toBe(2);
+    expect(e.add(at(40, 10))).toBeCloseTo(42 / 11, 12);
+    expect(e.add(undefined)).toBeCloseTo(42 / 11, 12);
+    // From three samples on, a request stalled beyond 5× the estimate counts as 5× the estimate.
+    const before = e.add(at(4, 2))!;
+    expect(before).toBeCloseTo(46 / 13, 12);
+    const after = e.add(at(1000, 2))!; // window of 3: (40, 4, capped) over (10, 2, 2)
+    expect(after).toBeCloseTo((40 + 4 + 5 * before * 2) / 14, 12);
+    expect(after).toBeLessThan(10);
   });
 });
