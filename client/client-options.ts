@@ -58,6 +58,13 @@ export interface SpinnClientOptions {
   sla?: SlaInput;
   /** With an SLA: ask the edge for a fresh plan after this many calls without an edge plan (default 10). */
   planRefreshEvery?: number;
+  /**
+   * With an SLA: ask for a fresh plan at once (not after `planRefreshEvery` calls) when the measured device scale
+   * has moved this far from the one the plan in force was made for, as a relative change (default 0.3 = 30 %).
+   * A new client's first plan is made before it has timed its device, for a device as fast as the profile's; on a
+   * slow device that plan is wrong until this replans it.
+   */
+  planDeviceDrift?: number;
   /** Give up waiting for the server after this many ms (the fetch is aborted and cancelled); default 5000. */
   offloadTimeoutMs?: number;
   /** Timeout of the fire-and-forget `DELETE /v1/requests/:id`, ms; default 2000. */

@@ -22,6 +22,8 @@ export interface PlanKeeperOptions {
   headers?: Record<string, string>;
   /** Ask the edge for a fresh plan after this many calls without an edge plan (default 10). */
   refreshEvery: number;
+  /** Ask at once when the device scale differs from the one the plan saw by more than this relative change. */
+  deviceDrift: number;
   timeoutMs: number;
   now: () => number;
 }
@@ -94,10 +96,20 @@ export class PlanKeeper {
     if (source === 'edge') this.sinceEdge = 0;
   }
 
-  /** Called at the start of every call: starts a background refresh when the edge has been silent too long. */
+  /**
+   * Called at the start of every call: starts a background refresh when the edge has been silent too long, or
+   * when the plan in force was made for a device of another speed than the one measured now.
+   */
   onCall(manifest: ModelManifest, deviceScale: number | undefined): void {
-    if (++this.sinceEdge < this.o.refreshEvery || this.refreshing) return;
+    const due = ++this.sinceEdge >= this.o.refreshEvery || this.madeForAnotherDevice(deviceScale);
+    if (!due || this.refreshing) return;
     this.refreshing = this.requestPlan(manifest, deviceScale).finally(() => (this.refreshing = undefined));
+  }
+
+  private madeForAnotherDevice(deviceScale: number | undefined): boolean {
+    const seen = this.plan?.seen?.deviceScale;
+    if (deviceScale === undefined || seen === undefined || !(seen > 0)) return false;
+    return Math.abs(Math.log(deviceScale / seen)) > Math.log(1 + this.o.deviceDrift);
   }
 
   /** An offload answered: feed the profiler (link and server speed) and take the edge's next plan. */

@@ -24,7 +24,7 @@ import {
   type ExecutionPlan,
   type SpinnClientOptions,
 } from './client-options.js';
-import { DeviceScaleEstimator, measureDeviceScale } from './device-scale.js';
+import { DeviceScaleEstimator, measureDeviceSample } from './device-scale.js';
 import { MemoryModelCache } from './model-cache.js';
 import { toModelInput, type ClassifyInput } from './model-input.js';
 import { ModelLoader } from './model-loader.js';
@@ -86,6 +86,7 @@ export class SpinnClient {
             fetch: this.fetchFn,
             ...(options.headers ? { headers: options.headers } : {}),
             refreshEvery: options.planRefreshEvery ?? 10,
+            deviceDrift: options.planDeviceDrift ?? 0.3,
             timeoutMs: options.offloadTimeoutMs ?? DEFAULT_OFFLOAD_TIMEOUT_MS,
             now: this.now,
           })
@@ -344,7 +345,7 @@ export class SpinnClient {
 
     // 2. An exit fired before the split (or the plan is device-only): done, no network.
     if (before.outcome.kind === 'exit') {
-      this.deviceScale.add(measureDeviceScale(deviceSteps, manifest, deviceWallMs));
+      this.deviceScale.add(measureDeviceSample(deviceSteps, manifest, deviceWallMs));
       return {
         ...base,
         ...answer(before.outcome, 'device'),
@@ -358,7 +359,7 @@ export class SpinnClient {
     const activation = before.outcome;
 
     // 3. Offload the activation and keep computing locally.
-    const deviceScale = this.deviceScale.add(measureDeviceScale(deviceSteps, manifest, deviceWallMs));
+    const deviceScale = this.deviceScale.add(measureDeviceSample(deviceSteps, manifest, deviceWallMs));
     const codec: CodecSpec =
       plan.codec ??
       chooseCodec({

@@ -5,6 +5,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { SpinnClient } from '../../client/index.js';
+import type { SpinnClientOptions } from '../../client/client-options.js';
+import type { Plan } from '../../core/wire.js';
 import { loadOrtWebForNode } from '../../client/node/ort-node.js';
 import { diskFetch } from './support/disk-fetch.js';
 import { loadFmnistTest } from './support/fmnist.js';
@@ -19,7 +21,8 @@ const manifest = readManifest();
 async function clientWithEdge(
   refreshEvery: number,
   delayMs: number,
-  plan: (body: Record<string, unknown>) => { split: number; threshold: number },
+  plan: (body: Record<string, unknown>) => { split: number; threshold: number; seen?: Plan['seen'] },
+  options: Partial<SpinnClientOptions> = {},
 ): Promise<SpinnClient> {
   const disk = diskFetch();
   const fetchFn: typeof fetch = async (input, init) => {
@@ -36,6 +39,7 @@ async function clientWithEdge(
     ort: await loadOrtWebForNode({ numThreads: 1 }),
     sla: { policy: 'spinn' },
     planRefreshEvery: refreshEvery,
+    ...options,
   });
   await client.load('all');
   return client;
@@ -82,5 +86,46 @@ describe('plan refresh while the device computes', () => {
     // Read within a block of arriving: far below one device run (~14 ms here), which it would be without the yields.
     expect(rtt).toBeLessThan(deviceMedian / 2);
     await client.dispose();
+  });
+
+  it('replans at once when the plan was made for a device of another speed', async () => {
+    const seen = (deviceScale: number) => ({
+      deviceScale,
+      bandwidthBps: 1e6,
+      rttMs: 10,
+      serverScale: 1,
+      serverLoad: 0,
+      serverAvailable: true,
+    });
+    const run = async (drift: number) => {
+      const contexts: Array<Record<string, unknown> | undefined> = [];
+      // The first plan was made for a device 1000× slower than the profile's (no host here is); every refresh
+      // echoes the device scale the client reported, as the edge's scheduler does.
+      const client = await clientWithEdge(
+        100,
+        2,
+        (body) => {
+          const context = body.context as { deviceScale?: number } | undefined;
+          contexts.push(context);
+          const first = contexts.length === 1;
+          return {
+            split: manifest.blocks.length,
+            threshold: 1,
+            seen: seen(first ? 1000 : context!.deviceScale!),
+          };
+        },
+        { planDeviceDrift: drift },
+      );
+      for (const s of loadFmnistTest(6)) await client.classify(s.pixels);
+      await client.dispose();
+      return contexts;
+    };
+    const replanned = await run(0.3);
+    // Refreshed after the first call measured the device, long before the 100 calls of the periodic refresh.
+    expect(replanned.length).toBeGreaterThanOrEqual(2);
+    expect(replanned[1]).toMatchObject({ deviceScale: expect.any(Number) });
+    expect((replanned[1] as { deviceScale: number }).deviceScale).toBeLessThan(1000 / 1.3);
+    // Tolerating any drift, the first plan stays for the whole run.
+    expect(await run(1e9)).toHaveLength(1);
   });
 });
