@@ -4,8 +4,10 @@
 // bandwidth B as exponential moving averages of observed transfers. An offload costs more than a small request's
 // round trip (the edge's request state and backend hop, and the client's own HTTP work, which a throttled device
 // does slowly), so offloads measure that excess separately: the per-offload overhead O. L then stays the link's
-// latency, learned from plan requests, which keeps working while the device runs alone and sends no offloads. Pure
-// state, no clocks: callers pass measured times.
+// latency, learned from plan requests, which keeps working while the device runs alone and sends no offloads. O is
+// signed: a plan request answered while the device computes is read late on a slow device, so its L can exceed
+// what an offload's fixed part really costs, and the offloads themselves then correct it (L + O ≥ 0). Pure state,
+// no clocks: callers pass measured times.
 
 import type { ClientContext } from './wire.js';
 
@@ -20,9 +22,12 @@ export interface OnlineProfilerOptions {
 
 class Ewma {
   value: number | undefined;
-  constructor(private readonly alpha: number) {}
+  constructor(
+    private readonly alpha: number,
+    private readonly signed = false,
+  ) {}
   add(x: number): void {
-    if (!Number.isFinite(x) || x < 0) return;
+    if (!Number.isFinite(x) || (x < 0 && !this.signed)) return;
     this.value = this.value === undefined ? x : this.alpha * x + (1 - this.alpha) * this.value;
   }
 }
@@ -43,7 +48,7 @@ export class OnlineProfiler {
     this.ss = new Ewma(a);
     this.latency = new Ewma(a);
     this.msPerByte = new Ewma(a);
-    this.overhead = new Ewma(a);
+    this.overhead = new Ewma(a, true);
     this.small = o.smallTransferBytes ?? 2048;
     this.minMs = o.minTransferMs ?? 0.05;
   }
@@ -84,7 +89,7 @@ export class OnlineProfiler {
       this.msPerByte.add(Math.max(this.minMs, ms - l - (o ?? 0)) / bytes);
       return;
     }
-    this.overhead.add(Math.max(0, ms - l - bytes * (perByte ?? 0)));
+    this.overhead.add(Math.max(-l, ms - l - bytes * (perByte ?? 0)));
   }
 
   /**
@@ -117,7 +122,7 @@ export class OnlineProfiler {
   get rttMs(): number | undefined {
     return this.latency.value;
   }
-  /** Fixed cost of an offload beyond L and its bytes, ms. */
+  /** Fixed cost of an offload beyond L and its bytes, ms; negative when L overstates it (L + O ≥ 0). */
   get offloadOverheadMs(): number | undefined {
     return this.overhead.value;
   }

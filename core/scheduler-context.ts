@@ -13,7 +13,8 @@ export interface SchedulerContext {
   rttMs: number;
   /**
    * What an offload costs beyond that round trip and its bytes, ms: the edge's request state and backend hop, and
-   * the client's own HTTP and serialisation work (large on a throttled device). Measured on offloads only.
+   * the client's own HTTP and serialisation work (large on a throttled device). Measured on offloads only; negative
+   * when the measured round trip overstates an offload's fixed cost (rttMs + offloadOverheadMs ≥ 0).
    */
   offloadOverheadMs: number;
   /** Server compute time over the offline server-estimate profile. */
@@ -60,13 +61,15 @@ export function schedulerContext(
   serverAvailable = true,
 ): SchedulerContext {
   const c = client ?? {};
+  const rttMs =
+    c.rttMs !== undefined && Number.isFinite(c.rttMs) ? Math.max(0, c.rttMs) : DEFAULT_CONTEXT.rttMs;
   return {
     deviceScale: finitePositive(c.deviceScale) ? c.deviceScale : DEFAULT_CONTEXT.deviceScale,
     bandwidthBps: finitePositive(c.bandwidthBps) ? c.bandwidthBps : DEFAULT_CONTEXT.bandwidthBps,
-    rttMs: c.rttMs !== undefined && Number.isFinite(c.rttMs) ? Math.max(0, c.rttMs) : DEFAULT_CONTEXT.rttMs,
+    rttMs,
     offloadOverheadMs:
       c.offloadOverheadMs !== undefined && Number.isFinite(c.offloadOverheadMs)
-        ? Math.max(0, c.offloadOverheadMs)
+        ? Math.max(-rttMs, c.offloadOverheadMs)
         : DEFAULT_CONTEXT.offloadOverheadMs,
     serverScale: finitePositive(c.serverScale) ? c.serverScale : DEFAULT_CONTEXT.serverScale,
     serverLoad: serverLoadFactor(load),

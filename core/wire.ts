@@ -121,8 +121,11 @@ export const clientContextSchema = z.object({
   /** Bandwidth (bytes per second) and RTT the client last measured (moving averages). */
   bandwidthBps: z.number().positive().optional(),
   rttMs: z.number().nonnegative().optional(),
-  /** Fixed cost of an offload beyond the RTT and its bytes, ms (the client's moving average over its offloads). */
-  offloadOverheadMs: z.number().nonnegative().optional(),
+  /**
+   * Fixed cost of an offload beyond the RTT and its bytes, ms (the client's moving average over its offloads);
+   * negative when the RTT, measured on plan requests, overstates it. The scheduler keeps RTT + overhead ≥ 0.
+   */
+  offloadOverheadMs: z.number().min(-600_000).max(600_000).optional(),
   /** Device slowdown vs. the offline profile (T_real / T_offline). */
   deviceScale: z.number().positive().optional(),
   /** Server compute time vs. the offline server-estimate profile, as the client observed it. */

@@ -2,6 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { OnlineProfiler } from '../../core/online-profiler.js';
+import { schedulerContext } from '../../core/scheduler-context.js';
 
 describe('OnlineProfiler', () => {
   it('device scale factor is the moving average of T_real / T_offline', () => {
@@ -37,6 +38,17 @@ describe('OnlineProfiler', () => {
     expect(p.rttMs).toBe(25);
     expect(p.offloadOverheadMs).toBeCloseTo(26, 9);
     expect(p.context()).toMatchObject({ rttMs: 25, offloadOverheadMs: 26, bandwidthBps: 500_000 });
+  });
+
+  it('lets offloads correct an RTT that overstates their fixed cost, down to L + O = 0', () => {
+    const p = new OnlineProfiler({ alpha: 0.5 });
+    p.observeTransfer(500, 60); // a plan request read late by a busy device: L = 60
+    p.observeOffload(1000, 35); // the offload's fixed part really is 35: O = −25
+    expect(p.offloadOverheadMs).toBe(-25);
+    expect(p.rttMs! + p.offloadOverheadMs!).toBe(35);
+    p.observeOffload(1000, 0); // never below −L
+    expect(p.offloadOverheadMs).toBe((-25 - 60) / 2);
+    expect(schedulerContext({ rttMs: 10, offloadOverheadMs: -25 }).offloadOverheadMs).toBe(-10);
   });
 
   it('a large first offload measures bandwidth before any overhead is known', () => {
