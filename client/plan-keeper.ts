@@ -26,6 +26,13 @@ export interface PlanKeeperOptions {
   deviceDrift: number;
   timeoutMs: number;
   now: () => number;
+  /**
+   * Milliseconds the client has spent running blocks and exits so far (a running total). JavaScript runs them on
+   * the thread that reads responses, so the part of a plan request's round trip spent inside them is the device
+   * being busy, not the network: a slow device computing through a refresh read 80–190 ms round trips on a 20 ms
+   * link, and priced every offload off the table.
+   */
+  busyMs?: () => number;
 }
 
 export class PlanKeeper {
@@ -57,6 +64,7 @@ export class PlanKeeper {
       sla: this.o.sla,
     });
     const t0 = this.o.now();
+    const busy0 = this.o.busyMs?.() ?? 0;
     try {
       const res = await this.o.fetch(`${this.o.edgeUrl}/v1/plan`, {
         method: 'POST',
@@ -65,7 +73,7 @@ export class PlanKeeper {
         signal: AbortSignal.timeout(this.o.timeoutMs),
       });
       const text = await res.text();
-      const ms = this.o.now() - t0;
+      const ms = Math.max(0, this.o.now() - t0 - ((this.o.busyMs?.() ?? 0) - busy0));
       if (!res.ok) throw new Error(`edge answered HTTP ${res.status}: ${text.slice(0, 300)}`);
       const plan = planSchema.parse((JSON.parse(text) as { plan?: unknown }).plan);
       this.profiler.observeTransfer(body.length + text.length, ms);

@@ -56,6 +56,8 @@ export class SpinnClient {
   private readonly background = new Set<Promise<CancelOutcome>>();
   /** Device slowdown vs. the manifest's onnxruntime-web profile, reported to the edge as `context.deviceScale`. */
   private readonly deviceScale = new DeviceScaleEstimator();
+  /** Running total of the time spent in blocks and exits (the plan keeper subtracts it from round trips). */
+  private busyMs = 0;
   /** With an SLA option: the scheduler state (profiler, current scheduled plan). */
   private readonly keeper: PlanKeeper | undefined;
 
@@ -89,6 +91,7 @@ export class SpinnClient {
             deviceDrift: options.planDeviceDrift ?? 0.3,
             timeoutMs: options.offloadTimeoutMs ?? DEFAULT_OFFLOAD_TIMEOUT_MS,
             now: this.now,
+            busyMs: () => this.busyMs,
           })
         : undefined;
   }
@@ -292,6 +295,7 @@ export class SpinnClient {
     const deviceSteps: ExecutorStep[] = [];
     const stepHook = (phase: 'device' | 'after-split') => ({
       onStep: (s: ExecutorStep) => {
+        this.busyMs += s.ms;
         if (phase === 'device') deviceSteps.push(s);
         onStep?.({ ...s, phase, requestId });
       },
