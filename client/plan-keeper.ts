@@ -139,6 +139,23 @@ export class PlanKeeper {
     this.planLocally(manifest, deviceScale);
   }
 
+  /**
+   * When an offload of `bytes` at `split` should be answered, ms after it leaves, from what the profiler measured:
+   * L + O + bytes / B + the server's time for every remaining block (no server exit assumed). Undefined until a
+   * round trip has been measured.
+   */
+  expectedAnswerMs(manifest: ModelManifest, split: number, bytes: number): number | undefined {
+    const p = this.profiler;
+    if (p.rttMs === undefined) return undefined;
+    const fixed = Math.max(0, p.rttMs + (p.offloadOverheadMs ?? 0));
+    const link = p.bandwidthBps ? (bytes / p.bandwidthBps) * 1000 : 0;
+    const server = manifest.profile
+      ? (p.serverScale ?? 1) *
+        offlineServerMs(costModel(manifest), split, manifest.blocks.length - split, null)
+      : 0;
+    return fixed + link + server;
+  }
+
   /** A plan request is in flight (its answer should be read promptly, or its round trip is mismeasured). */
   get refreshPending(): boolean {
     return this.refreshing !== undefined;

@@ -3,6 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { PlanKeeper } from '../../client/plan-keeper.js';
+import { costModel, offlineServerMs } from '../../core/plan-estimator.js';
 import { parseSla } from '../../core/sla.js';
 import { readManifest } from './support/reference.js';
 
@@ -42,5 +43,19 @@ describe('PlanKeeper', () => {
     const k = keeper(clock);
     await k.requestPlan(manifest, 10);
     expect(k.profiler.rttMs).toBeCloseTo(40, 9);
+  });
+
+  it('expects an offload answered after L + O + bytes / B + the server time of the remaining blocks', async () => {
+    const clock = { now: 0, busy: 0 };
+    const k = keeper(clock, () => clock.busy);
+    expect(k.expectedAnswerMs(manifest, 5, 1000)).toBeUndefined(); // nothing measured yet
+    await k.requestPlan(manifest, 10); // L = 10
+    // Offloads of 1, 4 and 9 kB on a line of 20 ms + 0.002 ms/B: O = 20 − L = 10, B = 500 kB/s.
+    k.profiler.observeOffload(1000, 22);
+    k.profiler.observeOffload(4000, 28);
+    k.profiler.observeOffload(9000, 38);
+    const cm = costModel(manifest);
+    const server = offlineServerMs(cm, 5, manifest.blocks.length - 5, null);
+    expect(k.expectedAnswerMs(manifest, 5, 4000)).toBeCloseTo(10 + 10 + 4000 * 0.002 + server, 9);
   });
 });
