@@ -69,7 +69,11 @@ export interface SpinnClientOptions {
   offloadTimeoutMs?: number;
   /** Timeout of the fire-and-forget `DELETE /v1/requests/:id`, ms; default 2000. */
   cancelTimeoutMs?: number;
-  /** What the device does with its remaining blocks after offloading; default 'race' (see LocalContinuation). */
+  /**
+   * What the device does with its remaining blocks after offloading (see LocalContinuation). Default 'hedge': with
+   * an SLA (so the client has measured the link and the server) the local run starts once the server is 1.5× past
+   * its expected answer time, or has failed; before anything is measured, and without an SLA, it races at once.
+   */
   localContinuation?: LocalContinuation;
   /** fetch to use (default `globalThis.fetch`); inject one for tests, auth or custom transports. */
   fetch?: typeof fetch;

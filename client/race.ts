@@ -2,6 +2,10 @@
 // Whoever answers first wins. A server `done` sets the cancel flag the local run checks before each block; a local
 // exit aborts the offload (the caller then cancels it at the edge). A server that fails, times out or is
 // unreachable changes nothing but the label on the answer: the local run finishes and answers.
+// Racing at once is free on a device with a core to spare, not on a slow one: JavaScript reads the server's answer
+// on the thread that runs the local blocks, and on a 10 % core the race doubled the offload's round trip (70–82 ms
+// against 39–45 ms for the same offload not raced). 'hedge' starts the local run only once the server is overdue
+// (or has failed), like a hedged request: the same fallback, without taxing the answer it is waiting for.
 
 import type { ProgressiveResult } from '../core/progressive-executor.js';
 import type { OffloadCall, OffloadOutcome } from './offload.js';
@@ -10,6 +14,11 @@ import type { OffloadCall, OffloadOutcome } from './offload.js';
 export type LocalContinuation =
   /** Run them at once, racing the server (SPINN's default; costs device compute, hides server failures). */
   | 'race'
+  /**
+   * Run them once the server is overdue (`hedgeAfterMs` without an answer) or has failed; without a
+   * `hedgeAfterMs` (nothing known about the server yet) it races at once.
+   */
+  | 'hedge'
   /** Run them only after the offload failed (saves device compute; a failure costs the whole remaining time). */
   | 'on-failure';
 
@@ -18,6 +27,8 @@ export interface RaceOptions {
   /** Runs the blocks after the split; must stop (outcome `cancelled`) once `isCancelled()` is true. */
   runLocal: (isCancelled: () => boolean) => Promise<ProgressiveResult>;
   continuation: LocalContinuation;
+  /** With 'hedge': how long after the offload left the server counts as overdue, ms. */
+  hedgeAfterMs?: number;
   now: () => number;
 }
 
@@ -70,7 +81,15 @@ export async function raceOffload(o: RaceOptions): Promise<RaceOutcome> {
     return out;
   });
   const startLocal = () => settle(o.runLocal(() => serverAnswered));
-  let local = o.continuation === 'race' ? startLocal() : null;
+  const hedge = o.continuation === 'hedge' && o.hedgeAfterMs !== undefined && o.hedgeAfterMs > 0;
+  let local = o.continuation === 'race' || (o.continuation === 'hedge' && !hedge) ? startLocal() : null;
+  if (hedge) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const overdue = new Promise<'overdue'>((r) => (timer = setTimeout(() => r('overdue'), o.hedgeAfterMs)));
+    const first = await Promise.race([server.then(() => 'settled' as const), overdue]);
+    clearTimeout(timer);
+    if (first === 'overdue') local = startLocal();
+  }
 
   if (local) {
     const first = await Promise.race([

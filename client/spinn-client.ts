@@ -44,6 +44,9 @@ interface Loaded {
   sessions: OrtSessionProvider;
 }
 
+/** With 'hedge', the server is overdue at this many times its expected answer time. */
+const HEDGE_FACTOR = 1.5;
+
 export class SpinnClient {
   private readonly edgeUrl: string;
   private readonly loader: ModelLoader;
@@ -407,11 +410,17 @@ export class SpinnClient {
       ...(this.options.headers ? { headers: this.options.headers } : {}),
     });
     const local: SessionProvider = yieldingSessions(sessions, yieldToEventLoop);
+    const continuation = this.options.localContinuation ?? 'hedge';
+    const expectedMs =
+      continuation === 'hedge'
+        ? this.keeper?.expectedAnswerMs(manifest, plan.split, body.byteLength)
+        : undefined;
 
     // 4./5. Race the server against the local continuation.
     const race = await raceOffload({
       offload,
-      continuation: this.options.localContinuation ?? 'race',
+      continuation,
+      ...(expectedMs !== undefined ? { hedgeAfterMs: HEDGE_FACTOR * expectedMs } : {}),
       now: this.now,
       runLocal: (isCancelled) =>
         runProgressive({

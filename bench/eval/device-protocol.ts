@@ -3,6 +3,7 @@
 
 import type { SlaInput } from '../../core/sla.js';
 import type { ExecutionPlan } from '../../client/client-options.js';
+import type { LocalContinuation } from '../../client/race.js';
 
 export interface DeviceJob {
   /** SLA for the client (policy included); without one the fixed `plan` runs. */
@@ -12,8 +13,8 @@ export interface DeviceJob {
   images: number[];
   warmup: number;
   offloadTimeoutMs: number;
-  /** 'race' (SPINN: keep computing locally after offloading) or 'on-failure' (plain offloading baselines). */
-  localContinuation: 'race' | 'on-failure';
+  /** SPINN's 'hedge' (or 'race'), or 'on-failure' for the plain offloading baselines; see client/race.ts. */
+  localContinuation: LocalContinuation;
   /** Hard limit per request: a classify that has not settled by then counts as unanswered (hung). */
   hangMs: number;
   /** Stop early (before the next request) once the wall clock passes this (Date.now ms); for trace runs. */

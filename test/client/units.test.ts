@@ -118,6 +118,63 @@ describe('race rule (scripted)', () => {
     expect(started).toBeGreaterThan(0);
   });
 
+  it("'hedge': the local run never starts when the server answers in time", async () => {
+    let started = false;
+    const run = localRun(3, 1);
+    const r = await raceOffload({
+      offload: offload(sleep(20).then(() => done)).call,
+      runLocal: (c) => {
+        started = true;
+        return run(c);
+      },
+      continuation: 'hedge',
+      hedgeAfterMs: 200,
+      now,
+    });
+    expect(r.winner).toBe('server');
+    expect(r.local).toBeNull();
+    expect(started).toBe(false);
+  });
+
+  it("'hedge': an overdue server is raced from then on, and a failure starts the local run at once", async () => {
+    const t0 = performance.now();
+    let started = 0;
+    const run = localRun(3, 1);
+    const overdue = offload(sleep(1000).then(() => done));
+    const r = await raceOffload({
+      offload: overdue.call,
+      runLocal: (c) => {
+        started = performance.now() - t0;
+        return run(c);
+      },
+      continuation: 'hedge',
+      hedgeAfterMs: 40,
+      now,
+    });
+    expect(r).toMatchObject({ winner: 'local', abandoned: true });
+    expect(overdue.aborted()).toBe(true);
+    expect(started).toBeGreaterThanOrEqual(35);
+    expect(started).toBeLessThan(500);
+
+    const failed: OffloadOutcome = { kind: 'error', reason: 'network', error: 'refused', elapsedMs: 1 };
+    const t1 = performance.now();
+    const f = await raceOffload({
+      offload: offload(sleep(5).then(() => failed)).call,
+      runLocal: localRun(3, 1),
+      continuation: 'hedge',
+      hedgeAfterMs: 10_000,
+      now,
+    });
+    expect(f).toMatchObject({ winner: 'local', server: { reason: 'network' } });
+    expect(performance.now() - t1).toBeLessThan(1000); // not after the 10 s hedge
+  });
+
+  it("'hedge' without a known server time races at once", async () => {
+    const o = offload(sleep(500).then(() => done));
+    const r = await raceOffload({ offload: o.call, runLocal: localRun(3, 1), continuation: 'hedge', now });
+    expect(r).toMatchObject({ winner: 'local', abandoned: true });
+  });
+
   it('a local error is surfaced only when the server cannot answer either', async () => {
     const boom = async () => {
       throw new Error('wasm crashed');
