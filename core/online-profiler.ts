@@ -1,14 +1,15 @@
 // SPINN's online profiler: turns live measurements into the context the scheduler reads. Device scale factor
 // SF = T_real / T_offline (applied to every block), server scale the same against the server-estimate profile
-// (server time as reported, or inferred as T_response − (L + O + D/B) when not), and the link's latency L and
-// bandwidth B as exponential moving averages of observed transfers. An offload costs more than a small request's
-// round trip (the edge's request state and backend hop, and the client's own HTTP work, which a throttled device
-// does slowly), so offloads measure that excess separately: the per-offload overhead O. L then stays the link's
-// latency, learned from plan requests, which keeps working while the device runs alone and sends no offloads. O is
-// signed: a plan request answered while the device computes is read late on a slow device, so its L can exceed
-// what an offload's fixed part really costs, and the offloads themselves then correct it (L + O ≥ 0). Pure state,
-// no clocks: callers pass measured times.
+// (server time as reported, or inferred from the response time when not), and the link's latency L as an
+// exponential moving average of plan-request round trips. An offload costs more than a small request's round trip
+// (the edge's request state and backend hop, and the client's own HTTP work, which a throttled device does slowly),
+// so offloads are fitted on their own — fixed + bytes / B over recent offloads (offload-cost-fit.ts) — and the
+// fixed part is reported as L plus a per-offload overhead O. L keeps working while the device runs alone and sends
+// no offloads. O is signed: a plan request answered while the device computes can read slow, and the offloads
+// themselves then correct it (L + O ≥ 0). Pure state, no clocks: callers pass measured times.
 
+import { OffloadCostFit } from './offload-cost-fit.js';
+import { DEFAULT_CONTEXT } from './scheduler-context.js';
 import type { ClientContext } from './wire.js';
 
 export interface OnlineProfilerOptions {
@@ -22,12 +23,9 @@ export interface OnlineProfilerOptions {
 
 class Ewma {
   value: number | undefined;
-  constructor(
-    private readonly alpha: number,
-    private readonly signed = false,
-  ) {}
+  constructor(private readonly alpha: number) {}
   add(x: number): void {
-    if (!Number.isFinite(x) || (x < 0 && !this.signed)) return;
+    if (!Number.isFinite(x) || x < 0) return;
     this.value = this.value === undefined ? x : this.alpha * x + (1 - this.alpha) * this.value;
   }
 }
@@ -36,9 +34,11 @@ export class OnlineProfiler {
   private readonly sf: Ewma;
   private readonly ss: Ewma;
   private readonly latency: Ewma;
-  /** Moving average of ms per byte (the inverse bandwidth averages better than bandwidth itself). */
+  /** Moving average of ms per byte from large plain transfers (the inverse bandwidth averages better). */
   private readonly msPerByte: Ewma;
-  private readonly overhead: Ewma;
+  private readonly offloads = new OffloadCostFit();
+  /** The overhead O of the last fit whose slope came from the data (held while offload sizes are alike). */
+  private fittedOverhead: number | undefined;
   private readonly small: number;
   private readonly minMs: number;
 
@@ -48,7 +48,6 @@ export class OnlineProfiler {
     this.ss = new Ewma(a);
     this.latency = new Ewma(a);
     this.msPerByte = new Ewma(a);
-    this.overhead = new Ewma(a, true);
     this.small = o.smallTransferBytes ?? 2048;
     this.minMs = o.minTransferMs ?? 0.05;
   }
@@ -75,21 +74,34 @@ export class OnlineProfiler {
 
   /**
    * One offload answered: `bytes` moved in total and `ms` of its round trip that was not server compute or queueing.
-   * That is L + O + bytes / B: one equation, two unknowns, so each offload updates one of them from the other's
-   * current value. A small offload measures O (its bytes cost little); a large one B, with the O known so far —
-   * or O when B is known and O is not yet. Before any L is known the offload stands in for a plain transfer.
+   * It joins the offload fit; before any plan request has measured L it also stands in for L.
    */
   observeOffload(bytes: number, ms: number): void {
     if (!(ms >= 0) || !(bytes >= 0)) return;
-    const l = this.latency.value;
-    if (l === undefined) return this.observeTransfer(bytes, ms);
-    const o = this.overhead.value;
-    const perByte = this.msPerByte.value;
-    if (bytes > this.small && (o !== undefined || perByte === undefined)) {
-      this.msPerByte.add(Math.max(this.minMs, ms - l - (o ?? 0)) / bytes);
-      return;
-    }
-    this.overhead.add(Math.max(-l, ms - l - bytes * (perByte ?? 0)));
+    if (this.latency.value === undefined) this.latency.add(ms);
+    this.offloads.add(bytes, ms, this.hold());
+  }
+
+  /** What the offload fit holds while its sizes are alike: L plus the last fitted O, and the known bandwidth. */
+  private hold() {
+    return {
+      perByte: this.msPerByte.value ?? 1000 / DEFAULT_CONTEXT.bandwidthBps,
+      fixedMs: (this.latency.value ?? 0) + (this.fittedOverhead ?? 0),
+      smallBytes: this.small,
+    };
+  }
+
+  /** The offload line now: fitted, holding the latency (plus the last fitted overhead) or the known bandwidth. */
+  private offloadCost(): { fixedMs: number; perByte: number | undefined } | undefined {
+    const l = this.latency.value ?? 0;
+    const fit = this.offloads.fit(this.hold());
+    if (fit && this.offloads.slope() !== undefined) this.fittedOverhead = fit.fixedMs - l;
+    return fit;
+  }
+
+  /** ms per byte: from offloads, else from large transfers; undefined if unknown. */
+  private get perByte(): number | undefined {
+    return this.offloadCost()?.perByte ?? this.msPerByte.value;
   }
 
   /**
@@ -108,9 +120,9 @@ export class OnlineProfiler {
   /** T_response − (L + O + D/B) of an offload, at least 0; undefined until L and B have been measured. */
   inferServerMs(responseMs: number, bytes: number): number | undefined {
     const l = this.latency.value;
-    const perByte = this.msPerByte.value;
+    const perByte = this.perByte;
     if (l === undefined || perByte === undefined) return undefined;
-    return Math.max(0, responseMs - (l + (this.overhead.value ?? 0) + bytes * perByte));
+    return Math.max(0, responseMs - ((this.offloadCost()?.fixedMs ?? l) + bytes * perByte));
   }
 
   get deviceScale(): number | undefined {
@@ -124,11 +136,13 @@ export class OnlineProfiler {
   }
   /** Fixed cost of an offload beyond L and its bytes, ms; negative when L overstates it (L + O ≥ 0). */
   get offloadOverheadMs(): number | undefined {
-    return this.overhead.value;
+    const l = this.latency.value;
+    const fixed = this.offloadCost()?.fixedMs;
+    return l === undefined || fixed === undefined ? undefined : fixed - l;
   }
   /** Bytes per second. */
   get bandwidthBps(): number | undefined {
-    const p = this.msPerByte.value;
+    const p = this.perByte;
     return p === undefined ? undefined : 1000 / Math.max(p, 1e-9);
   }
 

@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { OnlineProfiler } from '../../core/online-profiler.js';
-import { schedulerContext } from '../../core/scheduler-context.js';
+import { DEFAULT_CONTEXT, schedulerContext } from '../../core/scheduler-context.js';
 
 describe('OnlineProfiler', () => {
   it('device scale factor is the moving average of T_real / T_offline', () => {
@@ -23,44 +23,64 @@ describe('OnlineProfiler', () => {
     expect(p.bandwidthBps).toBeCloseTo(1000 / ((0.002 + 0.000005) / 2), 3);
   });
 
-  it('offloads measure their overhead beyond L, and keep L for the link itself', () => {
+  it('offloads of one size: small ones measure O beyond L, large ones the bandwidth', () => {
+    const small = new OnlineProfiler({ alpha: 0.5 });
+    small.observeTransfer(500, 20); // a plan request: L = 20
+    const perByte = 1000 / DEFAULT_CONTEXT.bandwidthBps; // not measured yet: the scheduler's default
+    for (const ms of [45, 44, 300]) small.observeOffload(1000, ms);
+    expect(small.rttMs).toBe(20);
+    expect(small.offloadOverheadMs).toBeCloseTo(45 - 1000 * perByte - 20, 9); // median 45: the stall is ignored
+    expect(small.bandwidthBps).toBeUndefined();
+    small.observeTransfer(500, 30); // the link got slower: L moves, the fixed part L + O stays
+    expect(small.rttMs).toBe(25);
+    expect(small.rttMs! + small.offloadOverheadMs!).toBeCloseTo(45 - 1000 * perByte, 9);
+
+    const large = new OnlineProfiler({ alpha: 0.5 });
+    large.observeTransfer(500, 20);
+    for (const ms of [60, 58, 62]) large.observeOffload(4000, ms); // (60 − 20) ms for 4 kB
+    expect(large.bandwidthBps).toBeCloseTo(100_000, 6);
+    expect(large.offloadOverheadMs).toBe(0);
+  });
+
+  it('offloads of different sizes fit fixed + bytes / B, and a minority of outliers does not move it', () => {
     const p = new OnlineProfiler({ alpha: 0.5 });
-    p.observeTransfer(500, 20); // a plan request: L = 20
-    p.observeOffload(1000, 60); // small offload: O = 60 − 20 − 1000 · 0 (no B yet) = 40
-    expect(p.rttMs).toBe(20);
-    expect(p.offloadOverheadMs).toBe(40);
-    p.observeOffload(20_000, 100); // large: B from what L and O leave: (100 − 20 − 40) / 20 000 = 0.002 ms/B
-    expect(p.bandwidthBps).toBeCloseTo(500_000, 6);
-    expect(p.offloadOverheadMs).toBe(40);
-    p.observeOffload(1000, 34); // small: 34 − 20 − 1000 · 0.002 = 12 → averaged with 40
-    expect(p.offloadOverheadMs).toBeCloseTo(26, 9);
-    p.observeTransfer(500, 30); // the link got slower: L moves, O stays
-    expect(p.rttMs).toBe(25);
-    expect(p.offloadOverheadMs).toBeCloseTo(26, 9);
-    expect(p.context()).toMatchObject({ rttMs: 25, offloadOverheadMs: 26, bandwidthBps: 500_000 });
+    p.observeTransfer(500, 20);
+    // 28 ms fixed + 0.002 ms/B (500 kB/s), at 1, 4 and 9 kB; then one first-connection stall and one fast read.
+    for (const [bytes, ms] of [
+      [1000, 30],
+      [4000, 36],
+      [9000, 46],
+      [1000, 400],
+      [4000, 36],
+      [9000, 5],
+      [1000, 30],
+      [9000, 46],
+    ] as const)
+      p.observeOffload(bytes, ms);
+    expect(p.bandwidthBps).toBeCloseTo(500_000, 0);
+    expect(p.offloadOverheadMs).toBeCloseTo(28 - 20, 9);
+    expect(p.context()).toMatchObject({ rttMs: 20, offloadOverheadMs: 8 });
   });
 
   it('lets offloads correct an RTT that overstates their fixed cost, down to L + O = 0', () => {
     const p = new OnlineProfiler({ alpha: 0.5 });
     p.observeTransfer(500, 60); // a plan request read late by a busy device: L = 60
-    p.observeOffload(1000, 35); // the offload's fixed part really is 35: O = −25
-    expect(p.offloadOverheadMs).toBe(-25);
-    expect(p.rttMs! + p.offloadOverheadMs!).toBe(35);
-    p.observeOffload(1000, 0); // never below −L
-    expect(p.offloadOverheadMs).toBe((-25 - 60) / 2);
+    for (const [bytes, ms] of [
+      [1000, 37],
+      [5000, 45],
+      [1000, 37],
+      [5000, 45],
+    ] as const)
+      p.observeOffload(bytes, ms); // 35 fixed + 0.002 ms/B
+    expect(p.offloadOverheadMs).toBeCloseTo(-25, 9);
     expect(schedulerContext({ rttMs: 10, offloadOverheadMs: -25 }).offloadOverheadMs).toBe(-10);
   });
 
-  it('a large first offload measures bandwidth before any overhead is known', () => {
+  it('an offload before any plan request stands in for L', () => {
     const p = new OnlineProfiler({ alpha: 0.5 });
-    p.observeOffload(200, 30); // no L yet: the offload is a plain small transfer → L = 30
+    p.observeOffload(200, 30);
     expect(p.rttMs).toBe(30);
-    expect(p.offloadOverheadMs).toBeUndefined();
-    p.observeOffload(10_000, 50); // no B, no O: B = (50 − 30) / 10 000
-    expect(p.bandwidthBps).toBeCloseTo(500_000, 6);
-    expect(p.offloadOverheadMs).toBeUndefined();
-    p.observeOffload(10_000, 60); // B known, O not: O = 60 − 30 − 20 = 10
-    expect(p.offloadOverheadMs).toBeCloseTo(10, 9);
+    expect(p.bandwidthBps).toBeUndefined();
   });
 
   it('ignores negative and non-finite measurements', () => {
