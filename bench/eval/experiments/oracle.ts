@@ -24,6 +24,11 @@ export interface OraclePoint {
   oracleMeanMs: number;
   threshold: number;
   spinnMeanMs: number;
+  /**
+   * SPINN's own plans (each request's split and threshold) priced the oracle's way: what SPINN's decisions cost
+   * without foresight, so spinn / oracle splits into execution (spinnMeanMs / this) and foresight (this / oracle).
+   */
+  spinnPlansPricedMs: number;
   /** Measured components the oracle used. */
   deviceScale: number;
   serverScale: number;
@@ -68,28 +73,38 @@ export function oracleFor(
   const spinn = of('spinn').records.filter((r) => r.answered);
   const images = spinn.map((r) => r.image);
 
+  const bytesAt = (split: number, threshold: number) =>
+    Math.min(
+      ...(options.get(split) ?? [])
+        .filter((o) => -accuracyDeltaAt(o, threshold) * 100 <= DEFAULT_ACCURACY_BUDGET_PP)
+        .map((o) => o.bytes),
+    );
+  // Device-only up to exit e (its exits before it run too: they are how the device knows to go on).
+  const onDevice = (e: number) => deviceScale * (m.devBlocks[m.exitAfter[e]! + 1]! + m.devExits[e + 1]!);
+  // Offloaded at `split` (≤ the exit's block: no exit before it fired), answered by the server at exit e.
+  const offloaded = (split: number, e: number, threshold: number) => {
+    const last = m.exitAfter[e]!;
+    let nd = 0;
+    while (nd < m.exitAfter.length && m.exitAfter[nd]! < split) nd++;
+    const device = deviceScale * (m.devBlocks[split]! + m.devExits[nd]!);
+    const server =
+      serverScale * (m.srvBlocks[last + 1]! - m.srvBlocks[split]! + m.srvExits[e + 1]! - m.srvExits[nd]!);
+    return device + fixedOffloadMs + bytesAt(split, threshold) / bytesPerMs + server;
+  };
+  /** One sample under one plan, priced like the oracle (it exits where the reference says it does). */
+  const priced = (image: number, split: number, threshold: number) => {
+    const e = exitAt(exits.get(image)!, threshold);
+    return split > m.exitAfter[e]! ? onDevice(e) : offloaded(split, e, threshold);
+  };
+
   let best = { meanMs: Infinity, threshold: 1 };
   for (const t of m.thresholds) {
     if ((m.bestAccuracy - t.accuracy) * 100 > accuracyLossPp + 1e-9) continue;
-    const bytesAt = (split: number) =>
-      Math.min(
-        ...(options.get(split) ?? [])
-          .filter((o) => -accuracyDeltaAt(o, t.threshold) * 100 <= DEFAULT_ACCURACY_BUDGET_PP)
-          .map((o) => o.bytes),
-      );
     const costs = images.map((img) => {
       const e = exitAt(exits.get(img)!, t.threshold);
-      const last = m.exitAfter[e]!;
-      // Device-only up to the exit (its exits before it run too: they are how the device knows to go on).
-      let c = deviceScale * (m.devBlocks[last + 1]! + m.devExits[e + 1]!);
+      let c = onDevice(e);
       for (const { split } of manifest.splits) {
-        if (split > last) continue;
-        let nd = 0;
-        while (nd < m.exitAfter.length && m.exitAfter[nd]! < split) nd++;
-        const device = deviceScale * (m.devBlocks[split]! + m.devExits[nd]!);
-        const server =
-          serverScale * (m.srvBlocks[last + 1]! - m.srvBlocks[split]! + m.srvExits[e + 1]! - m.srvExits[nd]!);
-        c = Math.min(c, device + fixedOffloadMs + bytesAt(split) / bytesPerMs + server);
+        if (split <= m.exitAfter[e]!) c = Math.min(c, offloaded(split, e, t.threshold));
       }
       return c;
     });
@@ -101,6 +116,7 @@ export function oracleFor(
     oracleMeanMs: best.meanMs,
     threshold: best.threshold,
     spinnMeanMs: mean(spinn.map((r) => r.totalMs)),
+    spinnPlansPricedMs: mean(spinn.map((r) => priced(r.image, r.split, r.threshold))),
     deviceScale,
     serverScale,
     fixedOffloadMs,
