@@ -5,7 +5,7 @@
 // bench/out/eval-<mode>-records.json); prints progress on stderr and one JSON line last.
 
 import { Command } from 'commander';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { startStack } from '../../demo/stack.js';
 import { startLinkProxy } from '../emulation/link-proxy.js';
@@ -31,12 +31,16 @@ const opts = new Command()
   .option('--link <how>', "who limits bandwidth: 'proxy' (user-space) or 'kernel' (tbf in a netns)", 'proxy')
   .option('--only <list>', 'comma-separated experiments to run (1-6); default all')
   .option(
+    '--from <records.json>',
+    'no measuring: recompute the oracle, figures and report from a run’s saved records (bench/out/eval-<mode>-records.json)',
+  )
+  .option(
     '--device <share>',
     'device class the experiments run on, as a share of one core (e.g. 0.1)',
     Number,
   )
   .parse()
-  .opts<{ full?: boolean; link: string; only?: string; device?: number }>();
+  .opts<{ full?: boolean; link: string; only?: string; device?: number; from?: string }>();
 if (opts.link !== 'proxy' && opts.link !== 'kernel') throw new Error('--link must be proxy or kernel');
 if (opts.device !== undefined && !(opts.device > 0 && opts.device <= 1))
   throw new Error('--device must be in (0, 1]');
@@ -49,6 +53,39 @@ const only = new Set((opts.only ?? '1,2,3,4,5,6').split(',').map(Number));
 const ROOT = new URL('../..', import.meta.url).pathname;
 const t0 = performance.now();
 const log = (m: string) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(0)} s] ${m}\n`);
+
+/** The oracle (from the measured records), the files, the figures, the report and the headline line. */
+async function finish(results: EvalResults): Promise<void> {
+  if (results.bandwidth.length) {
+    log('[6/6 oracle] reference exits of the measured images (onnxruntime-node)');
+    const manifest = loadManifest();
+    const images = [
+      ...new Set(results.bandwidth.flatMap((p) => p.results.flatMap((m) => m.records.map((r) => r.image)))),
+    ];
+    const exits = await referenceExits(images);
+    results.oracle = results.bandwidth.map((p) => oracleFor(manifest, p, exits, results.cfg.accuracyLossPp));
+  }
+  mkdirSync(`${ROOT}bench/results`, { recursive: true });
+  writeFileSync(
+    `${ROOT}bench/results/eval-${results.cfg.mode}.json`,
+    `${JSON.stringify(compact(results), null, 1)}\n`,
+  );
+  // Every request's record too (plan, what the scheduler saw, timings), outside git: for reading a run's decisions.
+  mkdirSync(`${ROOT}bench/out`, { recursive: true });
+  writeFileSync(`${ROOT}bench/out/eval-${results.cfg.mode}-records.json`, JSON.stringify(results));
+  const figures = await drawFigures(results, `${ROOT}bench/figures`);
+  const h = headline(results);
+  writeReport(results, h, figures, `${ROOT}bench/RESULTS.md`);
+  log(`wrote bench/results/eval-${results.cfg.mode}.json, ${figures.length} figures and bench/RESULTS.md`);
+  console.log(JSON.stringify(h));
+}
+
+if (opts.from) {
+  const saved = JSON.parse(readFileSync(opts.from, 'utf8')) as EvalResults;
+  log(`report from ${opts.from} (measured ${saved.startedAt}, ${saved.cfg.mode} mode)`);
+  await finish(saved);
+  process.exit(0);
+}
 
 log(`SPINN evaluation, ${cfg.mode} mode, bandwidth by ${opts.link}`);
 const stack = await startStack({ backend: { workers: 1 } });
@@ -129,29 +166,8 @@ try {
   if (only.has(4)) results.trace = await traceExperiment(ctx);
   ctx.setLink({ mbps: 100, rttMs: 0 });
   if (only.has(5)) results.resilience = await resilienceExperiment(ctx);
-  if (results.bandwidth.length) {
-    log('[6/6 oracle] reference exits of the measured images (onnxruntime-node)');
-    const manifest = loadManifest();
-    const images = [
-      ...new Set(results.bandwidth.flatMap((p) => p.results.flatMap((m) => m.records.map((r) => r.image)))),
-    ];
-    const exits = await referenceExits(images);
-    results.oracle = results.bandwidth.map((p) => oracleFor(manifest, p, exits, cfg.accuracyLossPp));
-  }
   results.durationS = Math.round((performance.now() - t0) / 1000);
-  mkdirSync(`${ROOT}bench/results`, { recursive: true });
-  writeFileSync(
-    `${ROOT}bench/results/eval-${cfg.mode}.json`,
-    `${JSON.stringify(compact(results), null, 1)}\n`,
-  );
-  // Every request's record too (plan, what the scheduler saw, timings), outside git: for reading a run's decisions.
-  mkdirSync(`${ROOT}bench/out`, { recursive: true });
-  writeFileSync(`${ROOT}bench/out/eval-${cfg.mode}-records.json`, JSON.stringify(results));
-  const figures = await drawFigures(results, `${ROOT}bench/figures`);
-  const h = headline(results);
-  writeReport(results, h, figures, `${ROOT}bench/RESULTS.md`);
-  log(`wrote bench/results/eval-${cfg.mode}.json, ${figures.length} figures and bench/RESULTS.md`);
-  console.log(JSON.stringify(h));
+  await finish(results);
 } finally {
   for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
 }
