@@ -1,10 +1,11 @@
 // Experiment 5 (paper Fig. 12): resilience. The backend is killed a third of the way into a run (and stays down), the
 // link loses segments and resets connections, or it goes into an outage (black hole, then refusal). SPINN (early
-// exits, racing the server) against a single-exit model with dynamic splitting (policy spinn-no-exits): share of
-// requests answered at all and within the SLA, accuracy, p99 latency.
+// exits; its remaining blocks start on the device once the server fails or is overdue) against a single-exit model
+// with dynamic splitting (policy spinn-no-exits): share of requests answered at all and within the SLA, accuracy,
+// p99 latency.
 // When offloading does not pay, the scheduler keeps both on the device and no failure can touch them — resilience by
 // not depending on the server, but no test of the fallback. So each scenario also runs both with the offload forced
-// (a fixed plan at split 5): SPINN's plan exits on the device when confident and races the server otherwise; the
+// (a fixed plan at split 5): SPINN's plan exits on the device when confident and hedges the server otherwise; the
 // single-exit run offloads every request and computes locally only once the offload has failed.
 
 import type { Policy } from '../../../core/sla.js';
