@@ -1,5 +1,5 @@
 // Sizes and conditions of the evaluation: the quick mode (`npm run bench:eval`, ≤ 10 min on the 2-core VM) and the
-// full mode (`--full`: more images per point, more points, every device class). Every emulated condition is named
+// full mode (`--full`: more images per point, more points). Every emulated condition is named
 // here once so the report can print exactly what was run.
 
 export interface EvalConfig {

@@ -27,7 +27,7 @@ import { writeReport } from './report.js';
 import { compact, headline, type EvalResults } from './results.js';
 
 const opts = new Command()
-  .option('--full', 'the full evaluation (more images, points and every device class; ~1 h)')
+  .option('--full', 'the full evaluation (100 requests per point, more points; ≈ 15 min here)')
   .option('--link <how>', "who limits bandwidth: 'proxy' (user-space) or 'kernel' (tbf in a netns)", 'proxy')
   .option('--only <list>', 'comma-separated experiments to run (1-6); default all')
   .option(
