@@ -69,13 +69,7 @@ export class OffloadCostFit {
     const n = this.samples.length;
     if (n < 6) return;
     const recent = this.samples.slice(n - 3);
-    const before = new OffloadCostFit({
-      window: this.window,
-      minSizeRatio: this.ratio,
-      minPairs: this.minPairs,
-    });
-    for (const x of this.samples.slice(0, n - 3)) before.samples.push(x);
-    const line = before.fit(hold)!;
+    const line = this.lineOf(this.samples.slice(0, n - 3), hold)!;
     const off = recent.map((x) => {
       const predicted = line.fixedMs + (line.perByte ?? hold.perByte) * x.bytes;
       const r = x.ms - predicted;
@@ -86,8 +80,21 @@ export class OffloadCostFit {
 
   /** The slope from the window alone, when its sizes identify one. */
   slope(): number | undefined {
+    return this.slopeOf(this.samples);
+  }
+
+  /**
+   * The fitted line, or undefined before any offload. While the window's sizes are alike, offloads of more than
+   * `hold.smallBytes` (median) keep `hold.fixedMs` (at most the fastest offload) and measure the slope; smaller
+   * ones keep `hold.perByte` and measure the fixed part. `perByte` in the answer is undefined only when neither the
+   * data nor a large offload gave one.
+   */
+  fit(hold: OffloadCostHold): OffloadCost | undefined {
+    return this.lineOf(this.samples, hold);
+  }
+
+  private slopeOf(s: ReadonlyArray<{ bytes: number; ms: number }>): number | undefined {
     const slopes: number[] = [];
-    const s = this.samples;
     for (let i = 0; i < s.length; i++) {
       for (let j = i + 1; j < s.length; j++) {
         const [a, b] = s[i]!.bytes <= s[j]!.bytes ? [s[i]!, s[j]!] : [s[j]!, s[i]!];
@@ -98,16 +105,12 @@ export class OffloadCostFit {
     return slopes.length >= this.minPairs ? Math.max(this.minPerByte, median(slopes)) : undefined;
   }
 
-  /**
-   * The fitted line, or undefined before any offload. While the window's sizes are alike, offloads of more than
-   * `hold.smallBytes` (median) keep `hold.fixedMs` (at most the fastest offload) and measure the slope; smaller
-   * ones keep `hold.perByte` and measure the fixed part. `perByte` in the answer is undefined only when neither the data nor a large offload
-   * gave one.
-   */
-  fit(hold: OffloadCostHold): OffloadCost | undefined {
-    if (this.samples.length === 0) return undefined;
-    const s = this.samples;
-    let perByte = this.slope();
+  private lineOf(
+    s: ReadonlyArray<{ bytes: number; ms: number }>,
+    hold: OffloadCostHold,
+  ): OffloadCost | undefined {
+    if (s.length === 0) return undefined;
+    let perByte = this.slopeOf(s);
     if (perByte === undefined && median(s.map((x) => x.bytes)) > hold.smallBytes) {
       // The fixed part cannot exceed the fastest offload seen: a held latency read high (a cold first plan
       // request, a busy device) would otherwise leave nothing for the bytes.

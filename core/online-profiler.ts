@@ -8,7 +8,7 @@
 // no offloads. O is signed: a plan request answered while the device computes can read slow, and the offloads
 // themselves then correct it (L + O ≥ 0). Pure state, no clocks: callers pass measured times.
 
-import { OffloadCostFit } from './offload-cost-fit.js';
+import { OffloadCostFit, type OffloadCost } from './offload-cost-fit.js';
 import { DEFAULT_CONTEXT } from './scheduler-context.js';
 import type { ClientContext } from './wire.js';
 
@@ -37,6 +37,8 @@ export class OnlineProfiler {
   /** Moving average of ms per byte from large plain transfers (the inverse bandwidth averages better). */
   private readonly msPerByte: Ewma;
   private readonly offloads = new OffloadCostFit();
+  /** The offload line, refitted whenever an offload or a transfer changes what it rests on. */
+  private offloadLine: OffloadCost | undefined;
   /** The overhead O of the last fit whose slope came from the data (held while offload sizes are alike). */
   private fittedOverhead: number | undefined;
   private readonly small: number;
@@ -70,6 +72,7 @@ export class OnlineProfiler {
     }
     const l = this.latency.value ?? 0;
     this.msPerByte.add(Math.max(this.minMs, ms - l) / bytes);
+    this.refitOffloads();
   }
 
   /**
@@ -80,6 +83,7 @@ export class OnlineProfiler {
     if (!(ms >= 0) || !(bytes >= 0)) return;
     if (this.latency.value === undefined) this.latency.add(ms);
     this.offloads.add(bytes, ms, this.hold());
+    this.refitOffloads();
   }
 
   /** What the offload fit holds while its sizes are alike: L plus the last fitted O, and the known bandwidth. */
@@ -91,17 +95,18 @@ export class OnlineProfiler {
     };
   }
 
-  /** The offload line now: fitted, holding the latency (plus the last fitted overhead) or the known bandwidth. */
-  private offloadCost(): { fixedMs: number; perByte: number | undefined } | undefined {
-    const l = this.latency.value ?? 0;
-    const fit = this.offloads.fit(this.hold());
-    if (fit && this.offloads.slope() !== undefined) this.fittedOverhead = fit.fixedMs - l;
-    return fit;
+  /** Fits the offload line, holding the latency (plus the last fitted overhead) or the known bandwidth. */
+  private refitOffloads(): void {
+    if (this.offloads.size === 0) return;
+    this.offloadLine = this.offloads.fit(this.hold());
+    if (this.offloadLine && this.offloads.slope() !== undefined) {
+      this.fittedOverhead = this.offloadLine.fixedMs - (this.latency.value ?? 0);
+    }
   }
 
   /** ms per byte: from offloads, else from large transfers; undefined if unknown. */
   private get perByte(): number | undefined {
-    return this.offloadCost()?.perByte ?? this.msPerByte.value;
+    return this.offloadLine?.perByte ?? this.msPerByte.value;
   }
 
   /**
@@ -122,7 +127,7 @@ export class OnlineProfiler {
     const l = this.latency.value;
     const perByte = this.perByte;
     if (l === undefined || perByte === undefined) return undefined;
-    return Math.max(0, responseMs - ((this.offloadCost()?.fixedMs ?? l) + bytes * perByte));
+    return Math.max(0, responseMs - ((this.offloadLine?.fixedMs ?? l) + bytes * perByte));
   }
 
   get deviceScale(): number | undefined {
@@ -137,7 +142,7 @@ export class OnlineProfiler {
   /** Fixed cost of an offload beyond L and its bytes, ms; negative when L overstates it (L + O ≥ 0). */
   get offloadOverheadMs(): number | undefined {
     const l = this.latency.value;
-    const fixed = this.offloadCost()?.fixedMs;
+    const fixed = this.offloadLine?.fixedMs;
     return l === undefined || fixed === undefined ? undefined : fixed - l;
   }
   /** Bytes per second. */
