@@ -11,7 +11,7 @@ import { preprocessGray } from '../core/preprocess.js';
 import { runProgressive } from '../core/progressive-executor.js';
 import { encodeTensor } from '../core/tensor-codec.js';
 import { decodeResult, encodeMessage, PROTOCOL_VERSION, WIRE_CONTENT_TYPE } from '../core/wire.js';
-import { startStack } from '../demo/stack.js';
+import { startStack } from '../harness/stack.js';
 import { loadFashionMnist } from '../tools/dataset/fashion-mnist.js';
 import { nodeSessions, nodeTensor } from '../tools/runtime/node-sessions.js';
 import { progressBar } from '../tools/cli/progress.js';

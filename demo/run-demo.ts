@@ -15,7 +15,7 @@ import { preprocessGray } from '../core/preprocess.js';
 import { SpinnClient, type ClassifyResult, type ExecutionPlan } from '../client/index.js';
 import { loadOrtWebForNode } from '../client/node/ort-node.js';
 import { loadFashionMnist } from '../tools/dataset/fashion-mnist.js';
-import { startStack } from './stack.js';
+import { startStack } from '../harness/stack.js';
 
 const program = new Command()
   .name('demo')

@@ -4,7 +4,7 @@
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createCpuQuota, type CpuQuota } from '../emulation/cpu-quota.js';
+import { createCpuQuota, type CpuQuota } from '../../harness/cpu-quota.js';
 import type { DeviceJob, FromDevice, RequestRecord, ToDevice } from './device-protocol.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;

@@ -2,10 +2,10 @@
 // in front of the worker, the throttled device, the configuration and a helper that measures one policy under the
 // current conditions. Experiments change only the emulated conditions and the SLA, never the code under test.
 
-import { startBackend, type Stack } from '../../demo/stack.js';
+import { startBackend, type Stack } from '../../harness/stack.js';
 import type { Policy, SlaInput } from '../../core/sla.js';
-import type { LinkProxy } from '../emulation/link-proxy.js';
-import type { TracePoint } from '../emulation/link-trace.js';
+import type { LinkProxy } from '../../harness/link-proxy.js';
+import type { TracePoint } from '../../harness/link-trace.js';
 import type { EvalConfig } from './config.js';
 import type { DeviceHost } from './device-host.js';
 import type { DeviceJob, RequestRecord } from './device-protocol.js';

@@ -7,10 +7,10 @@
 import { Command } from 'commander';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { startStack } from '../../demo/stack.js';
-import { startLinkProxy } from '../emulation/link-proxy.js';
-import { conditionsAt, type TracePoint } from '../emulation/link-trace.js';
-import { createNetnsLink, type NetnsLink } from '../emulation/netns-link.js';
+import { startStack } from '../../harness/stack.js';
+import { startLinkProxy } from '../../harness/link-proxy.js';
+import { conditionsAt, type TracePoint } from '../../harness/link-trace.js';
+import { createNetnsLink, type NetnsLink } from '../../harness/netns-link.js';
 import { FULL, QUICK } from './config.js';
 import { DeviceHost } from './device-host.js';
 import { measureDeviceClasses } from './device-classes.js';
@@ -147,8 +147,8 @@ try {
     emulation: {
       bandwidth: netns
         ? 'kernel tbf on a veth pair into a network namespace (both directions)'
-        : 'user-space TCP link proxy (bench/emulation/link-proxy.ts), both directions',
-      delayLossOutage: 'user-space TCP link proxy (bench/emulation/link-proxy.ts)',
+        : 'user-space TCP link proxy (harness/link-proxy.ts), both directions',
+      delayLossOutage: 'user-space TCP link proxy (harness/link-proxy.ts)',
       device: `client in a child process under cgroup v1 CPU quota (${device.describe()})`,
     },
     deviceClasses: [],

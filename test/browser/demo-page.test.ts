@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from '../../demo/stack.js';
+import { startStack, type Stack } from '../../harness/stack.js';
 import { loadFmnistTest } from '../client/support/fmnist.js';
 import { expectedAnswer, readManifest, referenceLogits } from '../client/support/reference.js';
 import { REPO_ROOT } from '../support/start-worker.js';

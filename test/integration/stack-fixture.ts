@@ -3,7 +3,7 @@
 // from the original single model.
 
 import { afterAll, beforeAll } from 'vitest';
-import { startStack, type BackendOptions, type Stack } from '../../demo/stack.js';
+import { startStack, type BackendOptions, type Stack } from '../../harness/stack.js';
 import { SpinnClient, type SpinnClientOptions } from '../../client/index.js';
 import { loadOrtWebForNode } from '../../client/node/ort-node.js';
 import { MODEL_ID, readManifest } from '../client/support/reference.js';

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpinnClient, type ClassifyResult } from '../../client/index.js';
 import { loadOrtWebForNode } from '../../client/node/ort-node.js';
-import { startBackend, type Service } from '../../demo/stack.js';
+import { startBackend, type Service } from '../../harness/stack.js';
 import { loadFmnistTest } from '../client/support/fmnist.js';
 import { emulatedLink } from '../support/emulated-link.js';
 import { startWorker, type RunningWorker } from '../support/start-worker.js';

@@ -4,7 +4,7 @@
 import { execSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeBackend, type FakeBackend } from '../support/fake-backend.js';
-import { startEdge, type Service } from '../../demo/stack.js';
+import { startEdge, type Service } from '../../harness/stack.js';
 
 let backend: FakeBackend;
 let dev: Service;

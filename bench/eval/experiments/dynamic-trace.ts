@@ -1,7 +1,7 @@
 // Experiment 4 (paper Fig. 10): SPINN on a link whose bandwidth and RTT follow a time trace. Records, per request,
 // the conditions in force, the split and threshold the scheduler chose, and the latency it achieved.
 
-import { readTrace, conditionsAt, traceDurationMs, type TracePoint } from '../../emulation/link-trace.js';
+import { readTrace, conditionsAt, traceDurationMs, type TracePoint } from '../../../harness/link-trace.js';
 import { measure, type EvalContext } from '../eval-context.js';
 import { latencySla } from '../policies.js';
 

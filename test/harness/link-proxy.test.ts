@@ -4,8 +4,8 @@
 
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLinkProxy, type LinkProxy } from '../../bench/emulation/link-proxy.js';
-import { conditionsAt, parseTrace } from '../../bench/emulation/link-trace.js';
+import { startLinkProxy, type LinkProxy } from '../../harness/link-proxy.js';
+import { conditionsAt, parseTrace } from '../../harness/link-trace.js';
 
 let server: Server;
 let port = 0;

@@ -3,7 +3,7 @@
 // and measure that a throttled process really gets its share.
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { cfsSettings, cpuQuotaAvailable, createCpuQuota } from '../../bench/emulation/cpu-quota.js';
+import { cfsSettings, cpuQuotaAvailable, createCpuQuota } from '../../harness/cpu-quota.js';
 
 describe('cfsSettings', () => {
   it('keeps the preferred 10 ms period where the quota stays at or above 1 ms', () => {

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCpuQuota } from '../bench/emulation/cpu-quota.js';
+import { createCpuQuota } from './cpu-quota.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 
