@@ -62,7 +62,7 @@ async function referenceAnswers(thresholds: number[]): Promise<Array<{ label: nu
   const session = await ortNode.InferenceSession.create(`${MODEL_DIR}${manifest.source!.file}`);
   const out: Array<{ label: number; exit: number }> = [];
   for (let i = 0; i < ds.count; i++) {
-    const x = preprocessGray(ds.images.subarray(i * 784, (i + 1) * 784), manifest.input.preprocessing!);
+    const x = preprocessGray(ds.images.subarray(i * 784, (i + 1) * 784), manifest.input);
     const res = await session.run({
       [manifest.input.name]: new ortNode.Tensor('float32', x, [1, 1, 32, 32]),
     });

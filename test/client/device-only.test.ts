@@ -84,7 +84,7 @@ describe('SpinnClient without network', () => {
   });
 
   it('takes a preprocessed Float32Array like raw pixels', async () => {
-    const x = preprocessGray(samples[0]!.pixels, manifest.input.preprocessing!);
+    const x = preprocessGray(samples[0]!.pixels, manifest.input);
     const a = await client.classify(x, { plan: { split: 28, threshold: 1 } });
     const b = await client.classify(samples[0]!.pixels, { plan: { split: 28, threshold: 1 } });
     expect(a.label).toBe(b.label);

@@ -55,7 +55,7 @@ export function testConfig(over: Partial<BackendConfig> = {}): BackendConfig {
 export function testImages(count: number, m: ModelManifest = manifest()): Float32Array[] {
   const ds = loadFashionMnist('test', { limit: count });
   return Array.from({ length: ds.count }, (_, i) =>
-    preprocessGray(ds.images.subarray(i * 784, (i + 1) * 784), m.input.preprocessing!),
+    preprocessGray(ds.images.subarray(i * 784, (i + 1) * 784), m.input),
   );
 }
 
