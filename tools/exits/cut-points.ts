@@ -118,21 +118,26 @@ export async function inspectSourceModel(
 }
 
 /**
- * For each target MAC fraction, the cut nearest to it (ties: the earlier one); a cut is used once, targets that
- * land on an already used cut are dropped. The last cut is never used: it feeds the final classifier, so an exit
- * there would cost what the final exit costs. Returned in network order.
+ * For each target MAC fraction, the cut nearest to it (ties: the earlier one). A cut is used once, and a cut within
+ * `minGap` of the MAC share of an exit already placed is skipped (two exits a few MACs apart cost a head each and
+ * decide nothing new). The last cut is never used: it feeds the final classifier, so an exit there would cost what
+ * the final exit costs. Returned in network order.
  */
-export function pickExitCuts(all: readonly CutPoint[], targets: readonly number[]): CutPoint[] {
+export function pickExitCuts(
+  all: readonly CutPoint[],
+  targets: readonly number[],
+  minGap = 0.05,
+): CutPoint[] {
   const cuts = all.slice(0, -1);
   if (!cuts.length)
     throw new ExitsError(
       'the network has a single cut point, which feeds its own classifier: nowhere to hang an exit',
     );
-  const chosen = new Set<CutPoint>();
-  for (const t of targets) {
+  const chosen: CutPoint[] = [];
+  for (const t of [...targets].sort((a, b) => a - b)) {
     let best = cuts[0]!;
     for (const c of cuts) if (Math.abs(c.macsFraction - t) < Math.abs(best.macsFraction - t)) best = c;
-    chosen.add(best);
+    if (chosen.every((c) => Math.abs(c.macsFraction - best.macsFraction) >= minGap)) chosen.push(best);
   }
-  return cuts.filter((c) => chosen.has(c));
+  return cuts.filter((c) => chosen.includes(c));
 }
