@@ -105,7 +105,7 @@ describe(`${MODEL_ID} through the real worker and backend`, () => {
     const res = await fetch(`${stack().edge.url}/v1/infer`, {
       method: 'POST',
       headers: { 'content-type': WIRE_CONTENT_TYPE },
-      body,
+      body: body as Uint8Array<ArrayBuffer>,
     });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: string }).error).toMatch(/only accepted at split 0/);

@@ -8,12 +8,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import Table from 'cli-table3';
-import * as ort from 'onnxruntime-node';
 import { parseManifest, sendsPixels, type ModelManifest } from '../../core/manifest.js';
 import { fashionMnistImages, loadFashionMnist } from '../dataset/fashion-mnist.js';
 import { firstOf, type LabelledImages } from '../dataset/labelled-images.js';
 import { loadDataset } from '../dataset/load-dataset.js';
 import { buildExitTable } from '../profile/exit-table.js';
+import { compareWithSource } from '../profile/source-compare.js';
 import { exitAccuracies } from '../profile/threshold-profile.js';
 import { nodeSessions, nodeTensor } from '../runtime/node-sessions.js';
 import { progressBar } from './progress.js';
@@ -38,26 +38,19 @@ if (opts.data) {
   ds = fashionMnistImages(loadFashionMnist('test', { requireFull: !opts.sample }));
 }
 if (opts.limit) ds = firstOf(ds, opts.limit);
-const source = await ort.InferenceSession.create(join(dir, manifest.source.file), {
-  executionProviders: ['cpu'],
-});
-
-let maxAbsDiff = 0;
+const compare = await compareWithSource(
+  join(dir, manifest.source.file),
+  manifest,
+  manifest.source.outputs.map((name, e) => [name, e]),
+);
 const bar = progressBar('report', ds.count);
 const table = await buildExitTable(manifest, nodeSessions(dir, manifest), nodeTensor, ds, {
   onProgress: (n) => bar.update(n),
-  async onBatch(_from, count, input, logits) {
-    const out = await source.run({
-      [manifest.input.name]: new ort.Tensor('float32', input, [count, ...manifest.input.shape.slice(1)]),
-    });
-    manifest.source!.outputs.forEach((name, e) => {
-      const ref = out[name]!.data as Float32Array;
-      const got = logits[e]!;
-      for (let i = 0; i < ref.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(ref[i]! - got[i]!));
-    });
-  },
+  onBatch: (from, count, input, logits) => compare.onBatch(from, count, input, logits),
 });
 bar.stop();
+await compare.release();
+const maxAbsDiff = compare.maxAbsDiff;
 const acc = exitAccuracies(table);
 
 const t = new Table({ head: ['exit', 'after block', 'MACs share', 'head MACs', 'accuracy'] });

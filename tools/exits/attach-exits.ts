@@ -9,13 +9,13 @@
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import type { ModelManifest, Preprocessing } from '../../core/manifest.js';
 import { progressBar } from '../cli/progress.js';
 import { firstOf, subsetOf, type LabelledImages } from '../dataset/labelled-images.js';
 import { loadDataset } from '../dataset/load-dataset.js';
 import { buildExitTable } from '../profile/exit-table.js';
 import { profileModel } from '../profile/profile-model.js';
+import { compareWithSource, outputNames } from '../profile/source-compare.js';
 import { exitAccuracies } from '../profile/threshold-profile.js';
 import { nodeSessions, nodeTensor } from '../runtime/node-sessions.js';
 import type { ModelMeta } from '../split/meta.js';
@@ -170,25 +170,16 @@ async function trainHeads(
 
 /** Final-exit logits of the chained block files vs the input model on the profile data, and every exit's accuracy. */
 async function checkChain(dir: string, manifest: ModelManifest, modelPath: string, profile: LabelledImages) {
-  const source = await ort.InferenceSession.create(modelPath, { executionProviders: ['cpu'] });
-  const outName = source.outputNames[0]!;
-  const final = manifest.exits.length - 1;
-  let maxAbsDiff = 0;
+  const [outName] = await outputNames(modelPath);
+  const compare = await compareWithSource(modelPath, manifest, [[outName!, manifest.exits.length - 1]]);
   const bar = progressBar('final exit vs input model', profile.count);
   const table = await buildExitTable(manifest, nodeSessions(dir, manifest), nodeTensor, profile, {
     onProgress: (n) => bar.update(n),
-    async onBatch(_from, count, input, logits) {
-      const out = await source.run({
-        [manifest.input.name]: new ort.Tensor('float32', input, [count, ...manifest.input.shape.slice(1)]),
-      });
-      const ref = out[outName]!.data as Float32Array;
-      const got = logits[final]!;
-      for (let i = 0; i < ref.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(ref[i]! - got[i]!));
-    },
+    onBatch: (from, count, input, logits) => compare.onBatch(from, count, input, logits),
   });
   bar.stop();
-  await source.release();
-  return { maxAbsDiff, accuracy: exitAccuracies(table) };
+  await compare.release();
+  return { maxAbsDiff: compare.maxAbsDiff, accuracy: exitAccuracies(table) };
 }
 
 export async function attachExits(o: AttachExitsOptions): Promise<AttachExitsResult> {
