@@ -51,6 +51,12 @@ export function testConfig(over: Partial<BackendConfig> = {}): BackendConfig {
   };
 }
 
+/** The first `count` Fashion-MNIST test images as raw 28×28 grey pixels. */
+export function testPixels(count: number): Uint8Array[] {
+  const ds = loadFashionMnist('test', { limit: count });
+  return Array.from({ length: ds.count }, (_, i) => ds.images.slice(i * 784, (i + 1) * 784));
+}
+
 /** The first `count` Fashion-MNIST test images, preprocessed to [1,1,32,32] with the manifest's preprocessing. */
 export function testImages(count: number, m: ModelManifest = manifest()): Float32Array[] {
   const ds = loadFashionMnist('test', { limit: count });
