@@ -35,7 +35,8 @@ export function testConfig(over: Partial<BackendConfig> = {}): BackendConfig {
     port: 0,
     host: '127.0.0.1',
     modelsDir: MODELS_DIR,
-    modelIds: [],
+    // The backend tests are about resnet56-fmnist; loading every committed model would only slow each start.
+    modelIds: [MODEL_ID],
     workers: 1,
     threads: 1,
     spinning: false,
