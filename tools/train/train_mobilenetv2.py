@@ -231,6 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--limit", type=int, default=0, help="train on the first N images only (smoke test)")
+    p.add_argument("--epoch-fraction", type=float, default=1.0,
+                   help="each epoch draws this share of the (shuffled) training images; the schedule follows")
     p.add_argument("--probe-steps", type=int, default=0, help="time this many training steps, print the epoch estimate, stop")
     p.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint-last.pt")
     p.add_argument("--export-only", action="store_true", help="export <out>/checkpoint-last.pt to ONNX and stop")
@@ -271,7 +273,7 @@ def main() -> None:
         (no_decay if prm.ndim <= 1 else decay).append(prm)
     opt = torch.optim.SGD([{"params": decay, "weight_decay": args.wd}, {"params": no_decay, "weight_decay": 0}],
                           lr=args.lr, momentum=0.9, nesterov=True)
-    steps_per_epoch = math.ceil(xtr.shape[0] / args.batch)
+    steps_per_epoch = math.ceil(xtr.shape[0] * args.epoch_fraction / args.batch)
     gen = torch.Generator().manual_seed(args.seed)
     history: list[dict] = []
     start_epoch, spent = 0, 0.0
