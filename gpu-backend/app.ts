@@ -157,6 +157,7 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
         queueMs: null,
         serverMs: null,
         totalMs: null,
+        batchSize: null,
         cancelled: false,
         cancelState: null,
         blocksRunAtCancel: null,
@@ -177,6 +178,7 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
           blocksRun: 0,
           computeMs: 0,
           queueMs: 0,
+          batchSize: 0,
         });
       }
 
@@ -210,10 +212,13 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
     },
   );
 
-  /** Requests running and queued right now, for the edge's scheduler (server load factor). */
+  /**
+   * Requests running and queued right now, for the edge's scheduler (server load factor): `busy` counts requests in
+   * running batches, not busy workers, so a batch of 8 weighs as 8 (on CPU it takes about 8 times as long).
+   */
   function loadNow() {
     const s = pool.stats();
-    return { busy: s.busy, queued: s.queued, workers: Math.max(1, s.workers) };
+    return { busy: s.running, queued: s.queued, workers: Math.max(1, s.workers) };
   }
 
   function reply(c: Context, record: RequestRecord, o: JobOutcome) {
@@ -225,6 +230,7 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
     record.queueMs = o.queueMs;
     record.serverMs = o.computeMs;
     record.totalMs = Date.now() - record.receivedAt;
+    record.batchSize = o.batchSize > 0 ? o.batchSize : null;
     record.error = o.error ?? null;
     if (o.status === 'cancelled') record.cancelled = true;
 
@@ -233,6 +239,7 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
     if (o.status === 'done' && o.exit !== null) metrics.exits.inc({ exit: String(o.exit) });
     if (o.computeMs > 0 || o.status !== 'cancelled') metrics.compute.observe(o.computeMs / 1000);
     if (record.cancelState !== 'cancelled-before-arrival') metrics.queueWait.observe(o.queueMs / 1000);
+    if (o.batchSize > 0) metrics.batchSize.observe(o.batchSize);
 
     const msg: ResultMessage = {
       v: PROTOCOL_VERSION,
@@ -311,9 +318,13 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
         workersReady: s.ready,
         threadsPerSession: deps.threads,
         busy: s.busy,
+        running: s.running,
         queued: s.queued,
         maxQueue: deps.maxQueue,
         workerRestarts: s.workerRestarts,
+        batching: Object.fromEntries(
+          [...models.keys()].map((id) => [id, pool.limits(id, s.provider === 'cuda' ? 'cuda' : 'cpu')]),
+        ),
       },
       ok ? 200 : 503,
     );
@@ -325,6 +336,7 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
       workers: s.workers,
       workersReady: s.ready,
       busy: s.busy,
+      running: s.running,
       queued: s.queued,
       maxQueue: deps.maxQueue,
       provider: s.provider,
