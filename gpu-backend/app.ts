@@ -1,5 +1,5 @@
 // The backend's internal HTTP API as a Hono app (testable with app.request(), served by main.ts): infer, cancel,
-// request records, health and Prometheus metrics. It validates every offload against the manifest before any work
+// request records, health and Prometheus metrics, plus the Open Inference Protocol v2 routes (oip-routes.ts). It validates every offload against the manifest before any work
 // is queued, turns bad input into clear JSON 4xx errors, and owns the cancel rules (running, queued,
 // before-arrival, already finished; all idempotent). Only the edge worker calls it, with a bearer token.
 
@@ -23,6 +23,7 @@ import { PoolClosedError, QueueFullError, type InferencePool, type JobOutcome } 
 import type { Logger } from './log.js';
 import { PROMETHEUS_CONTENT_TYPE, type BackendMetrics } from './metrics.js';
 import { expectedInputShape, type LoadedModel } from './model-store.js';
+import { registerOpenInference } from './oip-routes.js';
 import type { CancelState, RequestRecord, RequestRecords } from './request-records.js';
 
 export interface AppDeps {
@@ -234,12 +235,7 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
     record.error = o.error ?? null;
     if (o.status === 'cancelled') record.cancelled = true;
 
-    metrics.requests.inc({ status: o.status });
-    metrics.blocksRun.inc({}, o.blocksRun);
-    if (o.status === 'done' && o.exit !== null) metrics.exits.inc({ exit: String(o.exit) });
-    if (o.computeMs > 0 || o.status !== 'cancelled') metrics.compute.observe(o.computeMs / 1000);
-    if (record.cancelState !== 'cancelled-before-arrival') metrics.queueWait.observe(o.queueMs / 1000);
-    if (o.batchSize > 0) metrics.batchSize.observe(o.batchSize);
+    metrics.observeOutcome(o, record.cancelState !== 'cancelled-before-arrival');
 
     const msg: ResultMessage = {
       v: PROTOCOL_VERSION,
@@ -348,6 +344,8 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
     });
     return c.body(text, 200, { 'content-type': PROMETHEUS_CONTENT_TYPE });
   });
+
+  registerOpenInference(app, { models, pool, metrics, maxBodyBytes: deps.maxBodyBytes, fail }, state);
 
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => {

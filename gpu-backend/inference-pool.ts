@@ -63,6 +63,8 @@ export interface JobOutcome {
   queueMs: number;
   /** Requests dispatched together in its batch (1 when it ran alone; 0 when it never ran). */
   batchSize: number;
+  /** Softmax of the exit that answered (done only). */
+  probabilities?: Float32Array;
   error?: string;
 }
 
@@ -473,6 +475,7 @@ export class InferencePool {
         computeMs: r.computeMs,
         queueMs: job.queueMs,
         batchSize: job.batchSize,
+        ...(r.probabilities ? { probabilities: r.probabilities } : {}),
         ...(r.error ? { error: r.error } : {}),
       });
     }

@@ -50,7 +50,14 @@ function answer(job: BatchJob, modelId: string, r: ProgressiveResult): JobDone {
   if (o.kind === 'split') {
     return { ...base, ...none, status: 'failed', error: `model ${modelId} ended without a final exit` };
   }
-  return { ...base, status: 'done', exit: o.exit, label: o.label, confidence: o.confidence };
+  return {
+    ...base,
+    status: 'done',
+    exit: o.exit,
+    label: o.label,
+    confidence: o.confidence,
+    probabilities: o.probabilities,
+  };
 }
 
 /** Walks one batch; results go to the pool as jobs leave, the last message saying the batch is done. */

@@ -140,6 +140,26 @@ export class BackendMetrics {
   );
   private readonly startedAt = Date.now();
 
+  /** Accounts one answered request (the internal API's and the Open Inference Protocol's alike). */
+  observeOutcome(
+    o: {
+      status: 'done' | 'cancelled' | 'failed';
+      exit: number | null;
+      blocksRun: number;
+      computeMs: number;
+      queueMs: number;
+      batchSize: number;
+    },
+    waitedInQueue: boolean,
+  ): void {
+    this.requests.inc({ status: o.status });
+    this.blocksRun.inc({}, o.blocksRun);
+    if (o.status === 'done' && o.exit !== null) this.exits.inc({ exit: String(o.exit) });
+    if (o.computeMs > 0 || o.status !== 'cancelled') this.compute.observe(o.computeMs / 1000);
+    if (waitedInQueue) this.queueWait.observe(o.queueMs / 1000);
+    if (o.batchSize > 0) this.batchSize.observe(o.batchSize);
+  }
+
   constructor() {
     for (const status of ['done', 'cancelled', 'failed']) this.requests.init({ status });
     for (const state of ['running', 'queued', 'before_arrival', 'finished']) this.cancels.init({ state });

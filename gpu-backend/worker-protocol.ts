@@ -75,6 +75,8 @@ export interface JobDone {
   confidence: number | null;
   blocksRun: number;
   computeMs: number;
+  /** Softmax of the exit that answered (done only). */
+  probabilities?: Float32Array;
   error?: string;
 }
 
