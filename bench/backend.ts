@@ -1,0 +1,163 @@
+// `npm run bench:backend`: the backend's throughput and latency at scale. Two real backends (processes, over HTTP
+// on loopback) with the same workers and threads, one batching and one not, take closed-loop load at each
+// concurrency, for whole-model requests (split 0) and mid-network ones, interleaved round by round; in each round
+// the compute ceiling is measured too: the backend's own sessions running the same requests in-process at batch 32
+// on as many threads, with no HTTP, messaging or codec. Ratios are taken within a round, then the median over
+// rounds. Prints a table, then one JSON line.
+
+import { Command } from 'commander';
+import Table from 'cli-table3';
+import { availableParallelism, loadavg } from 'node:os';
+import { startBackend, type Service } from '../harness/stack.js';
+import { progressBar } from '../tools/cli/progress.js';
+import { DEFAULT_BATCH_LIMITS } from '../gpu-backend/batching.js';
+import { defaultWorkers } from '../gpu-backend/config.js';
+import { startCeiling } from './backend/ceiling.js';
+import { closedLoop } from './backend/load.js';
+import { summarizeCells, type Cell } from './backend/summary.js';
+import { MODEL_DIR, buildWorkload, loadManifest } from './backend/workload.js';
+
+const list = (v: string) => v.split(',').map((x) => Number(x.trim()));
+const opts = new Command('bench:backend')
+  .option('--rounds <n>', 'interleaved rounds (medians over them)', Number, 5)
+  .option('--seconds <s>', 'seconds per measurement', Number, 2)
+  .option('--concurrency <list>', 'closed-loop clients', list, [1, 8, 32])
+  .option('--splits <list>', 'split points (0 = whole model on the server)', list, [0, 20])
+  .option('--threshold <t>', 'early-exit threshold of every request (1 = no early exit)', Number, 1)
+  .option('--workers <n>', 'inference workers of both backends', Number, defaultWorkers())
+  .option('--threads <n>', 'intra-op threads per session', Number, 1)
+  .option('--max-batch <n>', 'max batch of the batching backend', Number, DEFAULT_BATCH_LIMITS.cpu.maxBatch)
+  .option('--batch-delay-ms <ms>', 'batch delay of the batching backend', Number, 0)
+  .option('--ceiling-batch <n>', 'batch of the in-process ceiling', Number, 32)
+  .option('--images <n>', 'Fashion-MNIST test images cycled through', Number, 256)
+  .option('--warmup <s>', 'seconds of load per backend and split before measuring', Number, 4)
+  .parse()
+  .opts<{
+    rounds: number;
+    seconds: number;
+    concurrency: number[];
+    splits: number[];
+    threshold: number;
+    workers: number;
+    threads: number;
+    maxBatch: number;
+    batchDelayMs: number;
+    ceilingBatch: number;
+    images: number;
+    warmup: number;
+  }>();
+
+const manifest = loadManifest();
+const { source, bySplit } = await buildWorkload(manifest, opts.splits, opts.threshold, opts.images);
+const token = `bench-${Math.random().toString(36).slice(2)}`;
+const common = ['--workers', String(opts.workers), '--threads', String(opts.threads), '--provider', 'cpu'];
+const backends: Record<'batched' | 'unbatched', Service> = {} as never;
+backends.batched = await startBackend({
+  token,
+  extraArgs: [...common, '--max-batch', String(opts.maxBatch), '--batch-delay-ms', String(opts.batchDelayMs)],
+});
+backends.unbatched = await startBackend({ token, extraArgs: [...common, '--max-batch', '1'] });
+const ceiling = await startCeiling(opts.workers, {
+  modelId: manifest.id,
+  dir: MODEL_DIR,
+  provider: 'cpu',
+  threads: opts.threads,
+  spinning: false,
+});
+
+const cells: Cell[] = [];
+const load0 = loadavg()[0]!;
+try {
+  // Warm both servers' JIT, sockets and allocators before anything is measured: V8 keeps optimising the request
+  // path for several seconds under load (profiled: background compile threads busy, baseline code on the main thread).
+  for (const mode of ['batched', 'unbatched'] as const) {
+    for (const w of bySplit.values())
+      await closedLoop(backends[mode].url, token, w, Math.max(...opts.concurrency), opts.warmup);
+  }
+  const perRound = opts.splits.length * (opts.concurrency.length * 2 + 1);
+  const bar = progressBar('measurements', opts.rounds * perRound);
+  let done = 0;
+  for (let round = 0; round < opts.rounds; round++) {
+    for (const split of opts.splits) {
+      const w = bySplit.get(split)!;
+      for (const concurrency of opts.concurrency) {
+        // Alternate which mode goes first, so drift on this shared machine hits both alike.
+        const modes =
+          (round + concurrency) % 2
+            ? (['batched', 'unbatched'] as const)
+            : (['unbatched', 'batched'] as const);
+        for (const mode of modes) {
+          const r = await closedLoop(backends[mode].url, token, w, concurrency, opts.seconds);
+          cells.push({ round, split, concurrency, mode, ...r });
+          bar.update(++done);
+        }
+      }
+      const rps = await ceiling.measure({
+        split,
+        threshold: opts.threshold,
+        batch: opts.ceilingBatch,
+        seconds: opts.seconds,
+        activations: w.activations,
+      });
+      cells.push({
+        round,
+        split,
+        concurrency: opts.ceilingBatch,
+        mode: 'ceiling',
+        throughputRps: rps,
+        latenciesMs: [],
+        failures: 0,
+        clientCpuMsPerRequest: 0,
+      });
+      bar.update(++done);
+    }
+  }
+  bar.stop();
+} finally {
+  await Promise.all([backends.batched.stop(), backends.unbatched.stop(), ceiling.close()]);
+}
+
+const summary = summarizeCells(cells, opts.splits, opts.concurrency);
+console.log(
+  `bench:backend — ${manifest.id}, ${opts.images} Fashion-MNIST test images (${source}), threshold ${opts.threshold}, ` +
+    `fp32 offloads over HTTP on loopback; both backends: ${opts.workers} worker(s) x ${opts.threads} thread(s), CPU; ` +
+    `batched: max batch ${opts.maxBatch}, delay ${opts.batchDelayMs} ms; ceiling: in-process, batch ${opts.ceilingBatch}, ` +
+    `${opts.workers} thread(s). ${opts.rounds} rounds x ${opts.seconds} s per cell, medians over rounds. ` +
+    `${availableParallelism()} cores, load average ${load0.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}.`,
+);
+const t = new Table({
+  head: ['split', 'clients', 'mode', 'req/s', 'p50 ms', 'p99 ms', 'req/s spread', 'client CPU ms/req'],
+  style: { head: [] },
+});
+for (const r of summary.rows) {
+  t.push([
+    r.split,
+    r.concurrency,
+    r.mode,
+    r.throughputRps.toFixed(0),
+    r.mode === 'ceiling' ? '' : r.p50Ms.toFixed(1),
+    r.mode === 'ceiling' ? '' : r.p99Ms.toFixed(1),
+    `${(r.spread * 100).toFixed(0)} %`,
+    r.mode === 'ceiling' ? '' : r.clientCpuMsPerRequest.toFixed(2),
+  ]);
+}
+console.log(t.toString());
+console.log(
+  'req/s spread: (max - min) / median over rounds. Ratios below are taken within each round, then the median (min-max).',
+);
+const rt = new Table({
+  head: [
+    'split',
+    'speedup at 32 (batched/unbatched)',
+    'ceiling share at 32 (batched/ceiling)',
+    'p99 batched/unbatched at 32',
+  ],
+  style: { head: [] },
+});
+for (const s of summary.bySplit) {
+  const f = (x: { median: number; min: number; max: number }) =>
+    `${x.median.toFixed(2)} (${x.min.toFixed(2)}-${x.max.toFixed(2)})`;
+  rt.push([s.split, f(s.speedupAt32), f(s.ceilingShareAt32), f(s.p99RatioAt32)]);
+}
+console.log(rt.toString());
+console.log(JSON.stringify(summary.json));
