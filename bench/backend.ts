@@ -10,9 +10,11 @@ import Table from 'cli-table3';
 import { availableParallelism, loadavg } from 'node:os';
 import { startBackend, type Service } from '../harness/stack.js';
 import { progressBar } from '../tools/cli/progress.js';
-import { DEFAULT_BATCH_LIMITS } from '../gpu-backend/batching.js';
+import type { BatchLimits } from '../gpu-backend/batching.js';
 import { defaultWorkers } from '../gpu-backend/config.js';
+import { batchSweep } from './backend/batch-sweep.js';
 import { startCeiling } from './backend/ceiling.js';
+import { processCpuMs } from './backend/cpu-time.js';
 import { closedLoop } from './backend/load.js';
 import { summarizeCells, type Cell } from './backend/summary.js';
 import { MODEL_DIR, buildWorkload, loadManifest } from './backend/workload.js';
@@ -26,11 +28,13 @@ const opts = new Command('bench:backend')
   .option('--threshold <t>', 'early-exit threshold of every request (1 = no early exit)', Number, 1)
   .option('--workers <n>', 'inference workers of both backends', Number, defaultWorkers())
   .option('--threads <n>', 'intra-op threads per session', Number, 1)
-  .option('--max-batch <n>', 'max batch of the batching backend', Number, DEFAULT_BATCH_LIMITS.cpu.maxBatch)
-  .option('--batch-delay-ms <ms>', 'batch delay of the batching backend', Number, 0)
+  .option('--provider <ep>', 'execution provider of both backends and the ceiling: cpu or cuda', 'cpu')
+  .option('--max-batch <n>', "max batch of the batching backend (default: the provider's)", Number)
+  .option('--batch-delay-ms <ms>', "batch delay of the batching backend (default: the provider's)", Number)
   .option('--ceiling-batch <n>', 'batch of the in-process ceiling', Number, 32)
   .option('--images <n>', 'Fashion-MNIST test images cycled through', Number, 256)
   .option('--warmup <s>', 'seconds of load per backend and split before measuring', Number, 4)
+  .option('--sweep', 'only the in-process batch-size sweep (CPU ms per image at batch 1..32), no servers')
   .parse()
   .opts<{
     rounds: number;
@@ -40,27 +44,43 @@ const opts = new Command('bench:backend')
     threshold: number;
     workers: number;
     threads: number;
-    maxBatch: number;
-    batchDelayMs: number;
+    provider: string;
+    maxBatch?: number;
+    batchDelayMs?: number;
     ceilingBatch: number;
     images: number;
     warmup: number;
+    sweep?: boolean;
   }>();
 
 const manifest = loadManifest();
 const { source, bySplit } = await buildWorkload(manifest, opts.splits, opts.threshold, opts.images);
+if (opts.sweep) {
+  const sizes = [1, 2, 4, 8, 16, 32];
+  const out = await batchSweep(manifest, [...bySplit.values()], sizes, opts.rounds);
+  console.log(JSON.stringify({ sweep: true, threshold: opts.threshold, cpuMsPerImage: out }));
+  process.exit(0);
+}
+if (opts.provider !== 'cpu' && opts.provider !== 'cuda') throw new Error('--provider must be cpu or cuda');
+const provider = opts.provider;
 const token = `bench-${Math.random().toString(36).slice(2)}`;
-const common = ['--workers', String(opts.workers), '--threads', String(opts.threads), '--provider', 'cpu'];
+const common = ['--workers', String(opts.workers), '--threads', String(opts.threads), '--provider', provider];
+const limits = [
+  ...(opts.maxBatch !== undefined ? ['--max-batch', String(opts.maxBatch)] : []),
+  ...(opts.batchDelayMs !== undefined ? ['--batch-delay-ms', String(opts.batchDelayMs)] : []),
+];
 const backends: Record<'batched' | 'unbatched', Service> = {} as never;
-backends.batched = await startBackend({
-  token,
-  extraArgs: [...common, '--max-batch', String(opts.maxBatch), '--batch-delay-ms', String(opts.batchDelayMs)],
-});
+backends.batched = await startBackend({ token, extraArgs: [...common, ...limits] });
 backends.unbatched = await startBackend({ token, extraArgs: [...common, '--max-batch', '1'] });
+// What the batching backend really runs with (provider defaults resolved, CUDA fallback visible).
+const health = (await (
+  await fetch(`${backends.batched.url}/health`, { headers: { authorization: `Bearer ${token}` } })
+).json()) as { provider: string; batching: Record<string, BatchLimits> };
+const batching = health.batching[manifest.id]!;
 const ceiling = await startCeiling(opts.workers, {
   modelId: manifest.id,
   dir: MODEL_DIR,
-  provider: 'cpu',
+  provider,
   threads: opts.threads,
   spinning: false,
 });
@@ -87,12 +107,16 @@ try {
             ? (['batched', 'unbatched'] as const)
             : (['unbatched', 'batched'] as const);
         for (const mode of modes) {
+          const pid = backends[mode].pid;
+          const cpu0 = processCpuMs(pid) ?? NaN;
           const r = await closedLoop(backends[mode].url, token, w, concurrency, opts.seconds);
-          cells.push({ round, split, concurrency, mode, ...r });
+          const serverCpuMsPerRequest =
+            ((processCpuMs(pid) ?? NaN) - cpu0) / Math.max(1, r.latenciesMs.length);
+          cells.push({ round, split, concurrency, mode, ...r, serverCpuMsPerRequest });
           bar.update(++done);
         }
       }
-      const rps = await ceiling.measure({
+      const c = await ceiling.measure({
         split,
         threshold: opts.threshold,
         batch: opts.ceilingBatch,
@@ -104,10 +128,11 @@ try {
         split,
         concurrency: opts.ceilingBatch,
         mode: 'ceiling',
-        throughputRps: rps,
+        throughputRps: c.rps,
         latenciesMs: [],
         failures: 0,
         clientCpuMsPerRequest: 0,
+        serverCpuMsPerRequest: c.cpuMsPerImage,
       });
       bar.update(++done);
     }
@@ -120,13 +145,23 @@ try {
 const summary = summarizeCells(cells, opts.splits, opts.concurrency);
 console.log(
   `bench:backend — ${manifest.id}, ${opts.images} Fashion-MNIST test images (${source}), threshold ${opts.threshold}, ` +
-    `fp32 offloads over HTTP on loopback; both backends: ${opts.workers} worker(s) x ${opts.threads} thread(s), CPU; ` +
-    `batched: max batch ${opts.maxBatch}, delay ${opts.batchDelayMs} ms; ceiling: in-process, batch ${opts.ceilingBatch}, ` +
+    `fp32 offloads over HTTP on loopback; both backends: ${opts.workers} worker(s) x ${opts.threads} thread(s), ` +
+    `${health.provider}; batched: max batch ${batching.maxBatch}, delay ${batching.maxDelayMs} ms; ceiling: in-process, batch ${opts.ceilingBatch}, ` +
     `${opts.workers} thread(s). ${opts.rounds} rounds x ${opts.seconds} s per cell, medians over rounds. ` +
     `${availableParallelism()} cores, load average ${load0.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}.`,
 );
 const t = new Table({
-  head: ['split', 'clients', 'mode', 'req/s', 'p50 ms', 'p99 ms', 'req/s spread', 'client CPU ms/req'],
+  head: [
+    'split',
+    'clients',
+    'mode',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'req/s spread',
+    'server CPU ms/req',
+    'client CPU ms/req',
+  ],
   style: { head: [] },
 });
 for (const r of summary.rows) {
@@ -138,12 +173,15 @@ for (const r of summary.rows) {
     r.mode === 'ceiling' ? '' : r.p50Ms.toFixed(1),
     r.mode === 'ceiling' ? '' : r.p99Ms.toFixed(1),
     `${(r.spread * 100).toFixed(0)} %`,
+    r.serverCpuMsPerRequest.toFixed(2),
     r.mode === 'ceiling' ? '' : r.clientCpuMsPerRequest.toFixed(2),
   ]);
 }
 console.log(t.toString());
 console.log(
-  'req/s spread: (max - min) / median over rounds. Ratios below are taken within each round, then the median (min-max).',
+  'req/s spread: (max - min) / median over rounds. Server CPU: all threads of the backend process (ceiling: of the ' +
+    'in-process threads). Ratios below are taken within each round, then the median (min-max); the last two are ' +
+    'the same ratios in requests per CPU-second, which other load on the machine moves much less.',
 );
 const rt = new Table({
   head: [
@@ -151,13 +189,34 @@ const rt = new Table({
     'speedup at 32 (batched/unbatched)',
     'ceiling share at 32 (batched/ceiling)',
     'p99 batched/unbatched at 32',
+    'per server CPU-s: speedup',
+    'per CPU-s: ceiling share',
   ],
   style: { head: [] },
 });
 for (const s of summary.bySplit) {
   const f = (x: { median: number; min: number; max: number }) =>
     `${x.median.toFixed(2)} (${x.min.toFixed(2)}-${x.max.toFixed(2)})`;
-  rt.push([s.split, f(s.speedupAt32), f(s.ceilingShareAt32), f(s.p99RatioAt32)]);
+  rt.push([
+    s.split,
+    f(s.speedupAt32),
+    f(s.ceilingShareAt32),
+    f(s.p99RatioAt32),
+    f(s.cpuSpeedupAt32),
+    f(s.cpuCeilingShareAt32),
+  ]);
 }
 console.log(rt.toString());
-console.log(JSON.stringify(summary.json));
+console.log(
+  JSON.stringify({
+    ...summary.json,
+    provider: health.provider,
+    workers: opts.workers,
+    threads: opts.threads,
+    ...batching,
+    threshold: opts.threshold,
+    rounds: opts.rounds,
+    secondsPerCell: opts.seconds,
+    loadAverage: [load0, loadavg()[0]],
+  }),
+);

@@ -5,8 +5,8 @@
 
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { limitBody } from './body-limit.js';
 import { CodecError, decodeTensor } from '../core/tensor-codec.js';
 import {
   PROTOCOL_VERSION,
@@ -79,10 +79,9 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
 
   app.post(
     '/infer',
-    bodyLimit({
-      maxSize: deps.maxBodyBytes,
-      onError: (c) => fail(c, 413, 'too_large', `request body exceeds ${deps.maxBodyBytes} bytes`),
-    }),
+    limitBody(deps.maxBodyBytes, (c) =>
+      fail(c, 413, 'too_large', `request body exceeds ${deps.maxBodyBytes} bytes`),
+    ),
     async (c) => {
       const received = Date.now();
       const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();

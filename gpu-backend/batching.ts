@@ -26,11 +26,12 @@ export const MAX_BATCH_LIMIT = 256;
 export const MAX_BATCH_DELAY_MS = 1000;
 
 /**
- * Defaults per provider. CPU: the model is compute-bound (per-image cost falls by only a few per cent with the batch,
- * and grows again once a batch's activations leave the L2 cache), so batches only amortise the per-request and
- * per-run overheads: never wait for one, and keep them at 8 (bench:backend's sweep, gpu-backend/README.md).
- * CUDA: a batch of 32 costs about as much as one request on a GPU, so an idle worker waits up to 1 ms for it to fill;
- * under load batches fill from the queue without waiting.
+ * Defaults per provider. CPU: the model is compute-bound, so a batch only amortises per-run overheads: CPU time per
+ * image falls 1.37x from batch 1 to 8 for whole-model requests and 1.20x mid-network (split 20), and only 1.39x and
+ * 1.29x at 32 (`npm run bench:backend -- --sweep`, gpu-backend/README.md), while a batch of 32 holds its worker four
+ * times as long as one of 8 for a request that arrives just after it started. So 8, and never wait for a batch to
+ * fill: under load one fills from the queue while the workers are busy. CUDA: a batch of 32 costs a GPU about as
+ * much as one request, so an idle worker waits up to 1 ms for it to fill.
  */
 export const DEFAULT_BATCH_LIMITS: Record<'cpu' | 'cuda', BatchLimits> = {
   cpu: { maxBatch: 8, maxDelayMs: 0 },

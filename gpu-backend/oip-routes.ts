@@ -9,8 +9,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Context, Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { limitBody } from './body-limit.js';
 import type { AppState } from './app.js';
 import { PoolClosedError, QueueFullError, type InferencePool, type JobOutcome } from './inference-pool.js';
 import type { BackendMetrics } from './metrics.js';
@@ -69,10 +69,9 @@ export function registerOpenInference(app: Hono, deps: OipDeps, state: AppState)
 
   app.post(
     '/v2/models/:name/infer',
-    bodyLimit({
-      maxSize: deps.maxBodyBytes,
-      onError: (c) => fail(c, 413, 'too_large', `request body exceeds ${deps.maxBodyBytes} bytes`),
-    }),
+    limitBody(deps.maxBodyBytes, (c) =>
+      fail(c, 413, 'too_large', `request body exceeds ${deps.maxBodyBytes} bytes`),
+    ),
     async (c) => {
       const name = c.req.param('name');
       const model = models.get(name);

@@ -1,6 +1,7 @@
 // Turns bench:backend's measurements into its table rows and its JSON line: medians over rounds per cell, and the
 // ratios (batched / unbatched, batched / ceiling, p99 batched / unbatched) taken within each round before the median,
-// so drift on a shared machine cancels out of them. The spread over rounds says how noisy the run was.
+// so drift on a shared machine cancels out of them. The spread over rounds says how noisy the run was. The same
+// ratios per CPU-second of the server (cpu*) cross-check them: they barely move when other tenants take cores away.
 
 import { quantile } from '../eval/stats.js';
 
@@ -23,6 +24,8 @@ export interface Cell {
   latenciesMs: number[];
   failures: number;
   clientCpuMsPerRequest: number;
+  /** CPU the backend process (or, for the ceiling, the in-process threads) used per answered request, ms. */
+  serverCpuMsPerRequest: number;
 }
 
 export interface Row {
@@ -35,6 +38,7 @@ export interface Row {
   /** (max - min) / median of the per-round throughput. */
   spread: number;
   clientCpuMsPerRequest: number;
+  serverCpuMsPerRequest: number;
   failures: number;
 }
 
@@ -63,6 +67,7 @@ function row(cells: Cell[]): Row {
     p99Ms: med((x) => quantile(x.latenciesMs, 0.99)),
     spread: (Math.max(...rps) - Math.min(...rps)) / median(rps),
     clientCpuMsPerRequest: med((x) => x.clientCpuMsPerRequest),
+    serverCpuMsPerRequest: med((x) => x.serverCpuMsPerRequest),
     failures: cells.reduce((a, x) => a + x.failures, 0),
   };
 }
@@ -88,10 +93,14 @@ export function summarizeCells(cells: Cell[], splits: number[], concurrency: num
     const perRound = rounds.map((r) => {
       const b = at(r, 'batched', top);
       const u = at(r, 'unbatched', top);
+      const c = at(r, 'ceiling');
       return {
         speedup: b.throughputRps / u.throughputRps,
-        share: b.throughputRps / at(r, 'ceiling').throughputRps,
+        share: b.throughputRps / c.throughputRps,
         p99: quantile(b.latenciesMs, 0.99) / quantile(u.latenciesMs, 0.99),
+        // The same two ratios in requests per CPU-second: what other tenants of the machine do moves them little.
+        cpuSpeedup: u.serverCpuMsPerRequest / b.serverCpuMsPerRequest,
+        cpuShare: c.serverCpuMsPerRequest / b.serverCpuMsPerRequest,
       };
     });
     return {
@@ -99,6 +108,8 @@ export function summarizeCells(cells: Cell[], splits: number[], concurrency: num
       speedupAt32: spreadOf(perRound.map((p) => p.speedup)),
       ceilingShareAt32: spreadOf(perRound.map((p) => p.share)),
       p99RatioAt32: spreadOf(perRound.map((p) => p.p99)),
+      cpuSpeedupAt32: spreadOf(perRound.map((p) => p.cpuSpeedup)),
+      cpuCeilingShareAt32: spreadOf(perRound.map((p) => p.cpuShare)),
     };
   });
   const pick = (k: 'speedupAt32' | 'ceilingShareAt32') => Math.min(...bySplit.map((s) => s[k].median));
@@ -107,6 +118,8 @@ export function summarizeCells(cells: Cell[], splits: number[], concurrency: num
     speedupAt32: pick('speedupAt32'),
     ceilingShareAt32: pick('ceilingShareAt32'),
     p99RatioAt32: Math.max(...bySplit.map((s) => s.p99RatioAt32.median)),
+    cpuSpeedupAt32: Math.min(...bySplit.map((s) => s.cpuSpeedupAt32.median)),
+    cpuCeilingShareAt32: Math.min(...bySplit.map((s) => s.cpuCeilingShareAt32.median)),
     concurrencyTop: top,
     bySplit: Object.fromEntries(
       bySplit.map((s) => [
@@ -115,6 +128,8 @@ export function summarizeCells(cells: Cell[], splits: number[], concurrency: num
           speedupAt32: s.speedupAt32,
           ceilingShareAt32: s.ceilingShareAt32,
           p99RatioAt32: s.p99RatioAt32,
+          cpuSpeedupAt32: s.cpuSpeedupAt32,
+          cpuCeilingShareAt32: s.cpuCeilingShareAt32,
           rows: rows.filter((r) => r.split === s.split).map(({ split: _s, ...r }) => r),
         },
       ]),

@@ -10,6 +10,8 @@ import {
   resolveBatchLimits,
   type BatchLimits,
 } from '../../gpu-backend/batching.js';
+import { Hono } from 'hono';
+import { limitBody } from '../../gpu-backend/body-limit.js';
 import { CancelRegistry } from '../../gpu-backend/cancel-registry.js';
 import { parseConfig } from '../../gpu-backend/config.js';
 import { RequestRecords, type RequestRecord } from '../../gpu-backend/request-records.js';
@@ -145,6 +147,35 @@ describe('batching limits', () => {
     expect(() => parseModelBatching('a=2:-1')).toThrow(/batch delay of a/);
     expect(() => parseModelBatching('a=2,a=3')).toThrow(/twice/);
     expect(() => parseModelBatching('a=:')).toThrow(/sets nothing/);
+  });
+});
+
+describe('limitBody', () => {
+  const app = new Hono().post(
+    '/',
+    limitBody(10, (c) => c.json({ error: 'too large' }, 413)),
+    async (c) => c.json({ got: (await c.req.arrayBuffer()).byteLength }),
+  );
+  const post = (body: BodyInit, headers: Record<string, string> = {}) =>
+    app.request('/', {
+      method: 'POST',
+      body,
+      headers,
+      ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
+    });
+  const stream = (n: number) =>
+    new ReadableStream({
+      start(c) {
+        c.enqueue(new Uint8Array(n));
+        c.close();
+      },
+    });
+
+  it('judges a body by its Content-Length, and a chunked one while reading it', async () => {
+    expect(await (await post('0123456789', { 'content-length': '10' })).json()).toEqual({ got: 10 });
+    expect((await post('01234567890', { 'content-length': '11' })).status).toBe(413);
+    expect(await (await post(stream(10))).json()).toEqual({ got: 10 });
+    expect((await post(stream(11))).status).toBe(413);
   });
 });
 

@@ -21,6 +21,7 @@ const cell = (
   latenciesMs: Array.from({ length: 100 }, (_, i) => (i === 99 ? p99 : 1)),
   failures: 0,
   clientCpuMsPerRequest: 0.1,
+  serverCpuMsPerRequest: 1000 / rps,
 });
 
 describe('bench:backend summary', () => {
@@ -45,6 +46,9 @@ describe('bench:backend summary', () => {
     });
     expect(s.bySplit[1]!.speedupAt32.median).toBeCloseTo(0.9, 10);
     expect(s.json).toMatchObject({ speedupAt32: 0.9, ceilingShareAt32: 0.6, p99RatioAt32: 1 });
+    // CPU per request here is 1000 / rps: the CPU ratios follow the wall ones.
+    expect(s.bySplit[0]!.cpuSpeedupAt32.median).toBeCloseTo(1.5, 10);
+    expect(s.json.cpuCeilingShareAt32).toBeCloseTo(0.6, 10);
     const row = s.rows.find((r) => r.split === 0 && r.mode === 'batched')!;
     expect(row.throughputRps).toBe(300);
     expect(row.spread).toBeCloseTo(0.5, 10);
