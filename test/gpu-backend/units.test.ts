@@ -11,7 +11,9 @@ import {
   type BatchLimits,
 } from '../../gpu-backend/batching.js';
 import { Hono } from 'hono';
+import { readFileSync } from 'node:fs';
 import { limitBody } from '../../gpu-backend/body-limit.js';
+import { BACKEND_NODE_FLAGS, hasBackendNodeFlags } from '../../gpu-backend/node-flags.js';
 import { CancelRegistry } from '../../gpu-backend/cancel-registry.js';
 import { parseConfig } from '../../gpu-backend/config.js';
 import { RequestRecords, type RequestRecord } from '../../gpu-backend/request-records.js';
@@ -176,6 +178,23 @@ describe('limitBody', () => {
     expect((await post('01234567890', { 'content-length': '11' })).status).toBe(413);
     expect(await (await post(stream(10))).json()).toEqual({ got: 10 });
     expect((await post(stream(11))).status).toBe(413);
+  });
+});
+
+describe('backend Node flags', () => {
+  it('are on every documented way of starting a backend', () => {
+    const root = new URL('../../', import.meta.url);
+    const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    const unit = readFileSync(new URL('gpu-backend/deploy/spinn-backend@.service', root), 'utf8');
+    const execStart = unit.split('\n').find((l) => l.startsWith('ExecStart='))!;
+    for (const flag of BACKEND_NODE_FLAGS) {
+      expect(pkg.scripts.backend).toContain(flag);
+      expect(execStart).toContain(flag);
+    }
+    expect(hasBackendNodeFlags([...BACKEND_NODE_FLAGS, '--import', 'tsx'])).toBe(true);
+    expect(hasBackendNodeFlags(['--import', 'tsx'])).toBe(false);
   });
 });
 
