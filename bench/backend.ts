@@ -1,6 +1,6 @@
 // `npm run bench:backend`: the backend's throughput and latency at scale. Two real backends (processes, over HTTP
 // on loopback) with the same workers and threads, one batching and one not, take closed-loop load at each
-// concurrency, for whole-model requests (split 0) and mid-network ones, interleaved round by round; in each round
+// concurrency, for whole-model requests (split 0) and mid-network ones, taking turns in short slices; in each round
 // the compute ceiling is measured too: the backend's own sessions running the same requests in-process at batch 32
 // on as many threads, with no HTTP, messaging or codec. Ratios are taken within a round, then the median over
 // rounds. Prints a table, then one JSON line.
@@ -15,14 +15,15 @@ import { defaultWorkers } from '../gpu-backend/config.js';
 import { batchSweep } from './backend/batch-sweep.js';
 import { startCeiling } from './backend/ceiling.js';
 import { processCpuMs } from './backend/cpu-time.js';
-import { closedLoop } from './backend/load.js';
-import { summarizeCells, type Cell } from './backend/summary.js';
+import { closedLoop, combineRuns, type LoadRun } from './backend/load.js';
+import { summarizeCells, type Cell, type Mode } from './backend/summary.js';
 import { MODEL_DIR, buildWorkload, loadManifest } from './backend/workload.js';
 
 const list = (v: string) => v.split(',').map((x) => Number(x.trim()));
 const opts = new Command('bench:backend')
   .option('--rounds <n>', 'interleaved rounds (medians over them)', Number, 5)
-  .option('--seconds <s>', 'seconds per measurement', Number, 2)
+  .option('--seconds <s>', 'seconds per measurement of each backend', Number, 2)
+  .option('--slices <n>', 'each measurement is this many slices, the two backends alternating', Number, 4)
   .option('--concurrency <list>', 'closed-loop clients', list, [1, 8, 32])
   .option('--splits <list>', 'split points (0 = whole model on the server)', list, [0, 20])
   .option('--threshold <t>', 'early-exit threshold of every request (1 = no early exit)', Number, 1)
@@ -39,6 +40,7 @@ const opts = new Command('bench:backend')
   .opts<{
     rounds: number;
     seconds: number;
+    slices: number;
     concurrency: number[];
     splits: number[];
     threshold: number;
@@ -101,17 +103,23 @@ try {
     for (const split of opts.splits) {
       const w = bySplit.get(split)!;
       for (const concurrency of opts.concurrency) {
-        // Alternate which mode goes first, so drift on this shared machine hits both alike.
-        const modes =
-          (round + concurrency) % 2
-            ? (['batched', 'unbatched'] as const)
-            : (['unbatched', 'batched'] as const);
-        for (const mode of modes) {
-          const pid = backends[mode].pid;
-          const cpu0 = processCpuMs(pid) ?? NaN;
-          const r = await closedLoop(backends[mode].url, token, w, concurrency, opts.seconds);
-          const serverCpuMsPerRequest =
-            ((processCpuMs(pid) ?? NaN) - cpu0) / Math.max(1, r.latenciesMs.length);
+        // The two backends take turns in short slices (ABBA...), so drift on this shared machine hits both alike.
+        const runs = { batched: [] as LoadRun[], unbatched: [] as LoadRun[] };
+        const cpuMs = { batched: 0, unbatched: 0 };
+        for (let slice = 0; slice < opts.slices; slice++) {
+          const order: Mode[] = (round + slice) % 2 ? ['batched', 'unbatched'] : ['unbatched', 'batched'];
+          for (const mode of order as ('batched' | 'unbatched')[]) {
+            const pid = backends[mode].pid;
+            const cpu0 = processCpuMs(pid) ?? NaN;
+            runs[mode].push(
+              await closedLoop(backends[mode].url, token, w, concurrency, opts.seconds / opts.slices),
+            );
+            cpuMs[mode] += (processCpuMs(pid) ?? NaN) - cpu0;
+          }
+        }
+        for (const mode of ['unbatched', 'batched'] as const) {
+          const r = combineRuns(runs[mode]);
+          const serverCpuMsPerRequest = cpuMs[mode] / Math.max(1, r.latenciesMs.length);
           cells.push({ round, split, concurrency, mode, ...r, serverCpuMsPerRequest });
           bar.update(++done);
         }
@@ -147,7 +155,8 @@ console.log(
   `bench:backend — ${manifest.id}, ${opts.images} Fashion-MNIST test images (${source}), threshold ${opts.threshold}, ` +
     `fp32 offloads over HTTP on loopback; both backends: ${opts.workers} worker(s) x ${opts.threads} thread(s), ` +
     `${health.provider}; batched: max batch ${batching.maxBatch}, delay ${batching.maxDelayMs} ms; ceiling: in-process, batch ${opts.ceilingBatch}, ` +
-    `${opts.workers} thread(s). ${opts.rounds} rounds x ${opts.seconds} s per cell, medians over rounds. ` +
+    `${opts.workers} thread(s). ${opts.rounds} rounds x ${opts.seconds} s per cell (in ${opts.slices} slices, the ` +
+    `two backends alternating), medians over rounds. ` +
     `${availableParallelism()} cores, load average ${load0.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}.`,
 );
 const t = new Table({

@@ -16,6 +16,25 @@ export interface LoadRun {
   failures: number;
   /** CPU the load generator itself used, ms per request. */
   clientCpuMsPerRequest: number;
+  wallMs: number;
+}
+
+/** Several short runs of the same load as one: answers over total time, latencies pooled. */
+export function combineRuns(runs: readonly LoadRun[]): LoadRun {
+  const wallMs = runs.reduce((a, r) => a + r.wallMs, 0);
+  const latenciesMs = runs.flatMap((r) => r.latenciesMs);
+  const failures = runs.reduce((a, r) => a + r.failures, 0);
+  const clientCpuMs = runs.reduce(
+    (a, r) => a + r.clientCpuMsPerRequest * (r.latenciesMs.length + r.failures),
+    0,
+  );
+  return {
+    throughputRps: (latenciesMs.length / wallMs) * 1000,
+    latenciesMs,
+    failures,
+    clientCpuMsPerRequest: clientCpuMs / Math.max(1, latenciesMs.length + failures),
+    wallMs,
+  };
 }
 
 function post(agent: http.Agent, url: URL, token: string, body: Buffer): Promise<Buffer> {
@@ -87,5 +106,6 @@ export async function closedLoop(
     latenciesMs,
     failures,
     clientCpuMsPerRequest: (cpu.user + cpu.system) / 1000 / Math.max(1, latenciesMs.length + failures),
+    wallMs,
   };
 }
