@@ -19,7 +19,13 @@ import {
 } from '../core/wire.js';
 import type { CancelRegistry } from './cancel-registry.js';
 import type { ProviderChoice } from './config.js';
-import { PoolClosedError, QueueFullError, type InferencePool, type JobOutcome } from './inference-pool.js';
+import {
+  PoolClosedError,
+  QueueFullError,
+  cancelledOutcome,
+  type InferencePool,
+  type JobOutcome,
+} from './inference-pool.js';
 import type { Logger } from './log.js';
 import { PROMETHEUS_CONTENT_TYPE, type BackendMetrics } from './metrics.js';
 import { expectedInputShape, type LoadedModel } from './model-store.js';
@@ -170,16 +176,7 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
       if (cancels.take(requestId) || record.cancelled) {
         record.cancelled = true;
         record.cancelState ??= 'cancelled-before-arrival';
-        return reply(c, record, {
-          status: 'cancelled',
-          exit: null,
-          label: null,
-          confidence: null,
-          blocksRun: 0,
-          computeMs: 0,
-          queueMs: 0,
-          batchSize: 0,
-        });
+        return reply(c, record, cancelledOutcome(0));
       }
 
       let outcome: JobOutcome;

@@ -136,7 +136,8 @@ export interface PoolStats {
 
 const WORKER_URL = new URL('./inference-worker.ts', import.meta.url);
 
-const cancelledOutcome = (queueMs: number, error?: string): JobOutcome => ({
+/** The outcome of a request that never ran (cancelled while queued, before arrival, or at shutdown). */
+export const cancelledOutcome = (queueMs: number, error?: string): JobOutcome => ({
   status: 'cancelled',
   exit: null,
   label: null,

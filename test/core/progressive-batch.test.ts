@@ -7,7 +7,12 @@
 import * as ort from 'onnxruntime-node';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runProgressiveBatch, type BatchItem, type BatchStep } from '../../core/progressive-batch.js';
+import {
+  runProgressiveBatch,
+  type BatchItem,
+  type BatchRunOptions,
+  type BatchStep,
+} from '../../core/progressive-batch.js';
 import {
   runProgressive,
   type ProgressiveResult,
@@ -58,6 +63,10 @@ describe('runProgressiveBatch', () => {
     items[12] = { ...items[12]!, onlyExit: 6 };
   });
 
+  /** The batched walk over `its` (all the test's items by default) to the end of the model. */
+  const walk = (o: Partial<BatchRunOptions> = {}) =>
+    runProgressiveBatch({ manifest: m, sessions, createTensor, items, toBlock: m.blocks.length, ...o });
+
   const alone = (it: BatchItem, toBlock = m.blocks.length) =>
     runProgressive({
       manifest: m,
@@ -88,14 +97,7 @@ describe('runProgressiveBatch', () => {
 
   it('gives every request what it gets alone, joining at its split and batching where they meet', async () => {
     const steps: BatchStep[] = [];
-    const got = await runProgressiveBatch({
-      manifest: m,
-      sessions,
-      createTensor,
-      items,
-      toBlock: m.blocks.length,
-      onStep: (s) => steps.push(s),
-    });
+    const got = await walk({ onStep: (s) => steps.push(s) });
     const exits = new Set<number>();
     for (let i = 0; i < items.length; i++) {
       const want = await alone(items[i]!);
@@ -118,12 +120,7 @@ describe('runProgressiveBatch', () => {
 
   it('reports each request as it leaves, before the walk goes on', async () => {
     const order: string[] = [];
-    const res = await runProgressiveBatch({
-      manifest: m,
-      sessions,
-      createTensor,
-      items,
-      toBlock: m.blocks.length,
+    const res = await walk({
       onStep: (s) => order.push(`${s.kind}${s.index}`),
       onLeave: (left) => order.push(...left.map((l) => `leave${l.item}`)),
     });
@@ -147,12 +144,7 @@ describe('runProgressiveBatch', () => {
       [1, 10],
       [6, 0],
     ]);
-    const res = await runProgressiveBatch({
-      manifest: m,
-      sessions,
-      createTensor,
-      items,
-      toBlock: m.blocks.length,
+    const res = await walk({
       isCancelled: (i) => cancelAt.has(i) && blocksDone >= cancelAt.get(i)!,
       onStep: (s) => {
         if (s.kind === 'block') blocksDone++;
@@ -172,14 +164,13 @@ describe('runProgressiveBatch', () => {
     const early = items
       .filter((it) => it.fromBlock <= 13)
       .map((it) => ({ ...it, threshold: 1, onlyExit: undefined }));
-    const res = await runProgressiveBatch({ manifest: m, sessions, createTensor, items: early, toBlock: 14 });
+    const res = await walk({ items: early, toBlock: 14 });
     for (let i = 0; i < early.length; i++) expectSame(res[i]!, await alone(early[i]!, 14), `item ${i}`);
     expect(res.every((r) => r.outcome.kind === 'split')).toBe(true);
   });
 
   it('refuses inputs that cannot be batched', async () => {
-    const run = (its: BatchItem[], toBlock = m.blocks.length) =>
-      runProgressiveBatch({ manifest: m, sessions, createTensor, items: its, toBlock });
+    const run = (its: BatchItem[]) => walk({ items: its });
     const a = items[0]!;
     await expect(run([{ ...a, inputShape: [2, 1, 32, 32] }])).rejects.toThrow(/batch 1/);
     await expect(run([{ ...a, input: a.input.subarray(1) }])).rejects.toThrow(/values for shape/);
