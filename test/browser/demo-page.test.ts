@@ -128,7 +128,8 @@ describe('demo page in Chromium against the real worker and backend', () => {
 
   it('loads the library bundle, onnxruntime-web in its proxy worker, the model and the sample', async () => {
     const started = performance.now();
-    await page.goto(`${stack.edge.url}/`);
+    // The key rides in the fragment (never sent to a server); the page keeps it for the session.
+    await page.goto(`${stack.edge.url}/#key=${stack.apiKey}`);
     await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, {
       timeout: 120_000,
     });
@@ -184,7 +185,7 @@ describe('demo page in Chromium against the real worker and backend', () => {
   it("uses the edge scheduler's plan when the edge has one (POST /v1/plan), else the preset's", async () => {
     const res = await fetch(`${stack.edge.url}/v1/plan`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...stack.edgeHeaders },
       body: JSON.stringify({ modelId: manifest.id }),
     });
     await res.arrayBuffer();
