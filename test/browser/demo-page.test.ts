@@ -140,6 +140,9 @@ describe('demo page in Chromium against the real worker and backend', () => {
     expect(page.workers().map((w) => new URL(w.url()).pathname)).toContain('/lib/ort/ort.wasm.min.mjs');
     expect(await page.locator('#gallery button').count()).toBe(GALLERY);
     await expect.poll(() => page.getAttribute('#edge-badge', 'data-edge')).toBe('online');
+    // The edge accepted the key, and the key left the address bar.
+    expect(await page.locator('#runtime').textContent()).toMatch(/edge: API key accepted/);
+    expect(await page.evaluate(() => location.hash)).toBe('');
   });
 
   it('decides on the device: device-only preset and early exits before the split', async () => {
