@@ -33,9 +33,10 @@ app.route('/', modelRoutes);
 app.route('/', healthRoutes);
 app.route('/', openapiRoutes);
 
-app.notFound((c) =>
-  c.json<ErrorBody>({ error: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404),
-);
+app.notFound(async (c) => {
+  await discardSmallBody(c.req.raw, readConfig(c.env).bodyTimeoutMs);
+  return c.json<ErrorBody>({ error: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404);
+});
 
 app.onError(async (err, c) => {
   await discardSmallBody(c.req.raw, readConfig(c.env).bodyTimeoutMs);
