@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BACKEND_NODE_FLAGS } from '../gpu-backend/node-flags.js';
 import { bearer, makeApiKeys } from './api-keys.js';
 import { createCpuQuota } from './cpu-quota.js';
 
@@ -105,7 +106,16 @@ export interface BackendOptions {
 
 export async function startBackend(o: BackendOptions = {}): Promise<Service> {
   const port = o.port ?? (await freePort());
-  const args = ['--import', 'tsx', 'gpu-backend/main.ts', '--port', String(port), '--host', '127.0.0.1'];
+  const args = [
+    ...BACKEND_NODE_FLAGS,
+    '--import',
+    'tsx',
+    'gpu-backend/main.ts',
+    '--port',
+    String(port),
+    '--host',
+    '127.0.0.1',
+  ];
   if (o.token) args.push('--token', o.token);
   if (o.workers) args.push('--workers', String(o.workers));
   if (o.threads) args.push('--threads', String(o.threads));
