@@ -1,16 +1,20 @@
 // The messages between the main thread (inference-pool.ts) and each inference worker thread
 // (inference-worker.ts), and the layout of the shared control block through which the main thread cancels a running
-// request without waiting for the worker's event loop: both sides import this one definition.
+// request without waiting for the worker's event loop: both sides import this one definition. A worker runs one
+// batch at a time; job k of the batch owns control slots [k * CONTROL_SLOTS, (k + 1) * CONTROL_SLOTS).
 
 import type { ProviderChoice } from './config.js';
 
 /** Execution provider a worker's sessions actually run on. */
 export type ActiveProvider = 'cuda' | 'cpu';
 
-/** Int32 slots of the per-worker SharedArrayBuffer. */
-export const CONTROL_STATE = 0; // state of the job in flight, below; reset to RUNNING before each job
-export const CONTROL_BLOCKS = 1; // worker counts blocks finished by the job in flight
+/** Int32 slots per job in the per-worker SharedArrayBuffer (offsets within the job's slots). */
+export const CONTROL_STATE = 0; // state of the job, below; reset to RUNNING before each batch
+export const CONTROL_BLOCKS = 1; // worker counts blocks finished by the job
 export const CONTROL_SLOTS = 2;
+
+/** Index in the control block of `field` (CONTROL_STATE or CONTROL_BLOCKS) of the batch's job `slot`. */
+export const controlIndex = (slot: number, field: number): number => slot * CONTROL_SLOTS + field;
 
 /**
  * Job states. Cancel (main thread) and completion (worker) each move RUNNING on with a compare-and-swap, so exactly
@@ -26,13 +30,16 @@ export interface WorkerInit {
   provider: ProviderChoice;
   threads: number;
   spinning: boolean;
+  /** CONTROL_SLOTS int32 per job, for as many jobs as the largest batch. */
   control: SharedArrayBuffer;
+  /** Largest batch it may get on each provider: it warms up at that size (and at 1) on the one it gets. */
+  warmupBatch: Record<ActiveProvider, number>;
 }
 
-export interface RunJob {
-  type: 'run';
+export interface BatchJob {
   jobId: number;
-  modelId: string;
+  /** Its place in the batch: which control slots are its own. */
+  slot: number;
   split: number;
   threshold: number;
   /** Edgent-style truncation: only this exit runs and answers. */
@@ -41,7 +48,15 @@ export interface RunJob {
   shape: number[];
 }
 
-export type ToWorker = RunJob;
+/** Jobs of one model, run together (each joins at its split, leaves at its exit or cancel). */
+export interface RunBatch {
+  type: 'batch';
+  batchId: number;
+  modelId: string;
+  jobs: BatchJob[];
+}
+
+export type ToWorker = RunBatch;
 
 export interface WorkerReady {
   type: 'ready';
@@ -53,7 +68,6 @@ export interface WorkerReady {
 }
 
 export interface JobDone {
-  type: 'result';
   jobId: number;
   status: 'done' | 'cancelled' | 'failed';
   exit: number | null;
@@ -61,7 +75,17 @@ export interface JobDone {
   confidence: number | null;
   blocksRun: number;
   computeMs: number;
+  /** Softmax of the exit that answered (done only). */
+  probabilities?: Float32Array;
   error?: string;
+}
+
+/** Jobs that left the batch (sent as they leave); `batchDone` once every job of the batch has. */
+export interface BatchResults {
+  type: 'results';
+  batchId: number;
+  results: JobDone[];
+  batchDone: boolean;
 }
 
 export interface WorkerFatal {
@@ -69,4 +93,4 @@ export interface WorkerFatal {
   error: string;
 }
 
-export type FromWorker = WorkerReady | JobDone | WorkerFatal;
+export type FromWorker = WorkerReady | BatchResults | WorkerFatal;

@@ -1,10 +1,14 @@
-// The Hono application: CORS for browser clients, the route modules, and the one error shape of the API
-// (`{ error }` JSON, with the status an HttpError carries; anything else is a 500 that still says what broke).
+// The Hono application: CORS for browser clients, access control and per-key limits on the routes that spend
+// backend time or touch request state, the route modules, and the one error shape of the API (`{ error }` JSON, with
+// the status and headers an HttpError carries; anything else is a 500 that still says what broke).
 
 import { Hono } from 'hono';
-import { cors } from 'hono/cors';
-import type { Env } from './env.js';
+import { requireApiKey } from './auth.js';
+import { corsPolicy } from './cors.js';
+import { readConfig, type AppEnv } from './env.js';
 import { HttpError, type ErrorBody } from './http-error.js';
+import { inflightCap, rateLimit } from './limits.js';
+import { discardSmallBody } from './read-body.js';
 import { healthRoutes } from './routes/health.js';
 import { inferRoutes } from './routes/infer.js';
 import { modelRoutes } from './routes/models.js';
@@ -12,18 +16,15 @@ import { openapiRoutes } from './routes/openapi.js';
 import { planRoutes } from './routes/plan.js';
 import { requestRoutes } from './routes/requests.js';
 
-export const app = new Hono<{ Bindings: Env }>();
+export const app = new Hono<AppEnv>();
 
-app.use(
-  '*',
-  cors({
-    origin: '*',
-    allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
-    allowHeaders: ['content-type', 'if-none-match'],
-    exposeHeaders: ['etag', 'content-length'],
-    maxAge: 86400,
-  }),
-);
+app.use('*', corsPolicy);
+
+// Keyed: everything that costs backend time (infer, plan) or reads and changes request state. The catalogue (model
+// list, manifests, model files, OpenAPI) and /healthz stay public: the model files are what every device downloads
+// and runs, the same bytes are public static assets for the demo page, and they are cached as `public`.
+for (const path of ['/v1/infer', '/v1/plan', '/v1/requests/*']) app.use(path, requireApiKey, rateLimit);
+app.post('/v1/infer', inflightCap);
 
 app.route('/', inferRoutes);
 app.route('/', planRoutes);
@@ -32,12 +33,14 @@ app.route('/', modelRoutes);
 app.route('/', healthRoutes);
 app.route('/', openapiRoutes);
 
-app.notFound((c) =>
-  c.json<ErrorBody>({ error: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404),
-);
+app.notFound(async (c) => {
+  await discardSmallBody(c.req.raw, readConfig(c.env).bodyTimeoutMs);
+  return c.json<ErrorBody>({ error: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404);
+});
 
-app.onError((err, c) => {
-  if (err instanceof HttpError) return c.json<ErrorBody>({ error: err.message }, err.status);
+app.onError(async (err, c) => {
+  await discardSmallBody(c.req.raw, readConfig(c.env).bodyTimeoutMs);
+  if (err instanceof HttpError) return c.json<ErrorBody>({ error: err.message }, err.status, err.headers);
   console.error('unhandled error', err);
   return c.json<ErrorBody>(
     { error: `internal error: ${err instanceof Error ? err.message : String(err)}` },

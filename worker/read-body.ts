@@ -1,10 +1,15 @@
-// Reads a request body with a hard byte limit. The declared content-length is checked first (cheap rejection), and
-// the stream is counted while it is read, so a lying or chunked sender cannot make the worker buffer more than the
-// limit.
+// Reads a request body with a hard byte limit and a deadline. The declared content-length is checked first (cheap
+// rejection), and the stream is counted while it is read, so a lying or chunked sender cannot make the worker buffer
+// more than the limit; and the whole body must arrive within the deadline (408), so a sender trickling a byte a
+// second cannot hold the request open for minutes.
 
 import { HttpError } from './http-error.js';
 
-export async function readBodyLimited(req: Request, maxBytes: number): Promise<Uint8Array> {
+export async function readBodyLimited(
+  req: Request,
+  maxBytes: number,
+  deadlineMs: number,
+): Promise<Uint8Array> {
   const declared = req.headers.get('content-length');
   if (declared !== null) {
     const n = Number(declared);
@@ -14,17 +19,32 @@ export async function readBodyLimited(req: Request, maxBytes: number): Promise<U
   }
   if (!req.body) return new Uint8Array(0);
   const reader = req.body.getReader();
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const expired = new Promise<'expired'>((resolve) => {
+    timer = setTimeout(() => resolve('expired'), deadlineMs);
+  });
   const chunks: Uint8Array[] = [];
   let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw new HttpError(413, `body exceeds the limit of ${maxBytes} bytes`);
+  try {
+    for (;;) {
+      const next = await Promise.race([reader.read(), expired]);
+      if (next === 'expired') {
+        void reader.cancel().catch(() => undefined);
+        throw new HttpError(
+          408,
+          `request body did not arrive within ${deadlineMs} ms (${total} bytes received)`,
+        );
+      }
+      if (next.done) break;
+      total += next.value.byteLength;
+      if (total > maxBytes) {
+        void reader.cancel().catch(() => undefined);
+        throw new HttpError(413, `body exceeds the limit of ${maxBytes} bytes`);
+      }
+      chunks.push(next.value);
     }
-    chunks.push(value);
+  } finally {
+    if (timer !== null) clearTimeout(timer);
   }
   if (chunks.length === 1) return chunks[0]!;
   const out = new Uint8Array(total);
@@ -34,6 +54,21 @@ export async function readBodyLimited(req: Request, maxBytes: number): Promise<U
     at += c.byteLength;
   }
   return out;
+}
+
+/** Bodies up to this size are read and dropped before an error answer (see discardSmallBody). */
+const DISCARD_MAX_BYTES = 64 * 1024;
+
+/**
+ * Before answering an error without reading the request (401, 415, …): reads and drops a small declared body, so
+ * the connection can carry the client's next request. Left unread, workerd closes the connection after the answer,
+ * and a client that already reused it for its next request sees that request fail. Large, undeclared or slow
+ * bodies are not read (the deadline bounds the wait); their connection closes, as it should.
+ */
+export async function discardSmallBody(req: Request, deadlineMs: number): Promise<void> {
+  if (!req.body || req.bodyUsed) return;
+  if (Number(req.headers.get('content-length') ?? Infinity) > DISCARD_MAX_BYTES) return;
+  await readBodyLimited(req, DISCARD_MAX_BYTES, deadlineMs).catch(() => undefined);
 }
 
 /** True when the request's media type (parameters ignored, case-insensitive) is `expected`. */

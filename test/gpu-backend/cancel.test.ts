@@ -1,6 +1,7 @@
 // Cancellation as the edge uses it: a cancel reaches a running request between two blocks (proved with the
 // request record: blocks run at the cancel vs. in the end), drops a queued request without computing, wins over an
-// offload that arrives after it, and is idempotent. One worker, one thread, real model, no artificial slowdown.
+// offload that arrives after it, and is idempotent. One worker, one thread, real model, no artificial slowdown;
+// batching off, so requests queue behind the one running (cancels inside a batch: batching.test.ts).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResultMessage } from '../../core/wire.js';
@@ -16,7 +17,10 @@ describe('gpu-backend cancellation', () => {
   const BLOCKS = 28;
 
   beforeAll(async () => {
-    backend = await createBackend(testConfig({ workers: 1, threads: 1 }), silentLogger);
+    backend = await createBackend(
+      testConfig({ workers: 1, threads: 1, batching: { maxBatch: 1, maxDelayMs: null, perModel: {} } }),
+      silentLogger,
+    );
     image = testImages(1)[0]!;
   });
   afterAll(async () => {

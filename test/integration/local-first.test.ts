@@ -31,10 +31,9 @@ describe('local-first through the real worker and backend', () => {
       if (rec!.blocksRunAtCancel !== null)
         expect(run - Number(rec!.blocksRunAtCancel)).toBeLessThanOrEqual(1);
 
-      const edge = (await (await fetch(`${stack().edge.url}/v1/requests/${r.requestId}`)).json()) as Record<
-        string,
-        unknown
-      >;
+      const edge = (await (
+        await fetch(`${stack().edge.url}/v1/requests/${r.requestId}`, { headers: stack().edgeHeaders })
+      ).json()) as Record<string, unknown>;
       expect(edge.status).toBe('cancelled');
     }
     await client.dispose();

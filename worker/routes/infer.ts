@@ -10,14 +10,14 @@ import {
   encodeMessage,
   type OffloadMessage,
 } from '../../core/wire.js';
-import { readConfig, type Env } from '../env.js';
+import { readConfig, type AppEnv } from '../env.js';
 import { HttpError } from '../http-error.js';
 import { getManifest } from '../model-registry.js';
 import { nextPlan } from '../next-plan.js';
 import { checkOffload } from '../offload-checks.js';
 import { hasMediaType, readBodyLimited } from '../read-body.js';
 
-export const inferRoutes = new Hono<{ Bindings: Env }>();
+export const inferRoutes = new Hono<AppEnv>();
 
 inferRoutes.post('/v1/infer', async (c) => {
   const config = readConfig(c.env);
@@ -27,7 +27,7 @@ inferRoutes.post('/v1/infer', async (c) => {
       `content-type must be ${WIRE_CONTENT_TYPE}, got ${JSON.stringify(c.req.header('content-type') ?? null)}`,
     );
   }
-  const body = await readBodyLimited(c.req.raw, config.maxOffloadBytes);
+  const body = await readBodyLimited(c.req.raw, config.maxOffloadBytes, config.bodyTimeoutMs);
   if (body.byteLength === 0) throw new HttpError(400, 'empty body; expected a msgpack offload');
   let offload: OffloadMessage;
   try {
@@ -42,6 +42,7 @@ inferRoutes.post('/v1/infer', async (c) => {
   const stub = c.env.REQUEST_STATE.get(c.env.REQUEST_STATE.idFromName(offload.requestId));
   const reply = await stub.offload({
     requestId: offload.requestId,
+    owner: c.var.principal.name,
     modelId: offload.modelId,
     split: offload.split,
     threshold: offload.threshold,
