@@ -104,7 +104,7 @@ describe(`${MODEL_ID} through the real worker and backend`, () => {
     });
     const res = await fetch(`${stack().edge.url}/v1/infer`, {
       method: 'POST',
-      headers: { 'content-type': WIRE_CONTENT_TYPE },
+      headers: { 'content-type': WIRE_CONTENT_TYPE, ...stack().edgeHeaders },
       body: body as Uint8Array<ArrayBuffer>,
     });
     expect(res.status).toBe(400);
