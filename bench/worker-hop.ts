@@ -25,7 +25,7 @@ const opts = new Command()
 const dir = new URL('../models/resnet56-fmnist/', import.meta.url).pathname;
 const manifest = parseManifest(JSON.parse(readFileSync(`${dir}manifest.json`, 'utf8')));
 const ds = loadFashionMnist('test', { limit: 1 });
-const image = preprocessGray(ds.images.subarray(0, 784), manifest.input.preprocessing!);
+const image = preprocessGray(ds.images.subarray(0, 784), manifest.input);
 const act = await runProgressive({
   manifest,
   sessions: nodeSessions(dir, manifest),

@@ -43,6 +43,8 @@ const sparseFields = {
 };
 export const codecHeaderSchema = z.discriminatedUnion('scheme', [
   z.object({ scheme: z.literal('fp32') }),
+  // Input pixels (split 0 of a model with preprocessing; core/input-pixels.ts checks where it may appear).
+  z.object({ scheme: z.literal('u8') }),
   z.object({ scheme: z.literal('lossless'), ...sparseFields }),
   z.object({
     scheme: z.literal('quant'),

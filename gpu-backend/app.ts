@@ -6,6 +6,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { offloadInput, pixelPayloadProblem } from '../core/input-pixels.js';
 import { limitBody } from './body-limit.js';
 import { CodecError, decodeTensor } from '../core/tensor-codec.js';
 import {
@@ -140,6 +141,8 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
           `tensor shape [${got.join(',')}] does not match [${expected.shape.join(',')}] expected at split ${split} of ${modelId}`,
         );
       }
+      const pixels = pixelPayloadProblem(model.manifest, split, offload.tensor.codec.scheme);
+      if (pixels) return fail(c, 400, 'bad_request', pixels);
       let tensor;
       try {
         tensor = decodeTensor(offload.tensor);
@@ -188,7 +191,7 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
             split,
             threshold,
             ...(offload.exit !== undefined ? { onlyExit: offload.exit } : {}),
-            values: tensor.values,
+            values: offloadInput(model.manifest, offload.tensor.codec.scheme, tensor.values),
             shape: tensor.shape,
           },
           { onStart: () => void (record.status = 'running') },

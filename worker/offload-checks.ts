@@ -2,6 +2,7 @@
 // the manifest's split points and the tensor must be exactly that split's activation for batch 1, with a payload
 // of the right length for its codec. Each failure is a 400 that says what was expected.
 
+import { pixelPayloadProblem } from '../core/input-pixels.js';
 import { splitInfo, type ModelManifest } from '../core/manifest.js';
 import { checkHeader, CodecError, elementCount, payloadBounds } from '../core/tensor-codec.js';
 import type { OffloadMessage } from '../core/wire.js';
@@ -30,6 +31,8 @@ export function checkOffload(manifest: ModelManifest, offload: OffloadMessage): 
       );
     }
   }
+  const pixels = pixelPayloadProblem(manifest, offload.split, offload.tensor.codec.scheme);
+  if (pixels) throw new HttpError(400, pixels);
   const want = expectedShape(manifest, offload.split);
   const got = offload.tensor.shape;
   if (got.length !== want.length || got.some((d, i) => d !== want[i])) {

@@ -17,7 +17,7 @@ const post = (body: Uint8Array, type = WIRE_CONTENT_TYPE) =>
 describe('malformed, oversized and unknown-version bodies', () => {
   it('are refused with clear 4xx errors, and a valid request still works afterwards', async () => {
     const device = await DeviceSide.load();
-    const img = preprocessGray(samples(1)[0]!.pixels, manifest.input.preprocessing!);
+    const img = preprocessGray(samples(1)[0]!.pixels, manifest.input);
     const act = await device.activation(img, 2);
     const valid = (id = newRequestId('ok')) => offloadBody({ requestId: id, split: 2, threshold: 1, ...act });
     const packr = new Packr({ useRecords: false });
