@@ -7,6 +7,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { offloadInput, pixelPayloadProblem } from '../core/input-pixels.js';
+import { accessLog, noteRequestId } from './access-log.js';
 import { limitBody } from './body-limit.js';
 import { CodecError, decodeTensor } from '../core/tensor-codec.js';
 import {
@@ -71,6 +72,7 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
     return c.json({ error }, status);
   };
 
+  app.use('*', accessLog(log));
   app.use('*', async (c, next) => {
     if (state.draining) c.header('connection', 'close');
     if (expectedAuth) {
@@ -111,6 +113,7 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
         throw e;
       }
       const { requestId, modelId, split, threshold } = offload;
+      noteRequestId(c, requestId);
       const model = models.get(modelId);
       if (!model)
         return fail(
@@ -207,7 +210,7 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
         throw e;
       }
       if (outcome.status === 'failed')
-        log('error', 'inference failed', { requestId, modelId, split, error: outcome.error });
+        log.error({ requestId, modelId, split, error: outcome.error }, 'inference failed');
       return reply(c, record, outcome);
     },
   );
@@ -257,6 +260,7 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
     const parsed = requestIdSchema.safeParse(c.req.param('requestId'));
     if (!parsed.success) return fail(c, 400, 'bad_request', parsed.error.issues[0]!.message);
     const requestId = parsed.data;
+    noteRequestId(c, requestId);
     const record = records.get(requestId);
     const hit = pool.cancel(requestId);
     let res: CancelResponse;
@@ -287,6 +291,7 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
 
   app.get('/requests/:requestId', (c) => {
     const id = c.req.param('requestId');
+    noteRequestId(c, id);
     const record = records.get(id);
     if (!record) {
       return c.json(
@@ -325,9 +330,9 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
     );
   });
 
-  app.get('/metrics', (c) => {
+  app.get('/metrics', async (c) => {
     const s = pool.stats();
-    const text = metrics.render({
+    const text = await metrics.render({
       workers: s.workers,
       workersReady: s.ready,
       busy: s.busy,
@@ -348,7 +353,7 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
 
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => {
-    log('error', 'unexpected error', { path: c.req.path, error: err.message, stack: err.stack });
+    log.error({ path: c.req.path, error: err.message, stack: err.stack }, 'unexpected error');
     return c.json({ error: `internal error: ${err.message}` }, 500);
   });
   return app;

@@ -12,6 +12,7 @@ import {
   parseModelBatching,
   type BatchingConfig,
 } from './batching.js';
+import { LOG_LEVELS, type LogLevel } from './log.js';
 
 export type ProviderChoice = 'auto' | 'cuda' | 'cpu';
 
@@ -48,6 +49,8 @@ export interface BackendConfig {
   shutdownGraceMs: number;
   /** Dynamic batching limits (null fields: the execution provider's defaults, batching.ts). */
   batching: BatchingConfig;
+  /** Least severe level logged (log.ts); `info` includes the access log, `warn` leaves it out. */
+  logLevel: LogLevel;
 }
 
 /** A parser from batching.ts as a commander argument parser (its Error becomes commander's usage error). */
@@ -198,6 +201,15 @@ export function buildCommand(): Command {
         .env('SPINN_BACKEND_MODEL_BATCHING')
         .argParser(checked(parseModelBatching)),
     )
+    .addOption(
+      new Option(
+        '--log-level <level>',
+        'least severe level logged (info includes one access line per request)',
+      )
+        .env('SPINN_BACKEND_LOG_LEVEL')
+        .choices(LOG_LEVELS)
+        .default('info'),
+    )
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 }
@@ -221,6 +233,7 @@ interface RawOptions {
   maxBatch?: number;
   batchDelayMs?: number;
   modelBatching?: BatchingConfig['perModel'];
+  logLevel: LogLevel;
 }
 
 /**
@@ -255,5 +268,6 @@ export function parseConfig(argv: readonly string[] = process.argv.slice(2)): Ba
       maxDelayMs: o.batchDelayMs ?? null,
       perModel: o.modelBatching ?? {},
     },
+    logLevel: o.logLevel,
   };
 }

@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { BatchQueue } from './batch-queue.js';
 import { resolveBatchLimits, type BatchingConfig, type BatchLimits } from './batching.js';
 import type { ProviderChoice } from './config.js';
+import { silentLogger, type Logger } from './log.js';
 import type { LoadedModel } from './model-store.js';
 import { workerEntry } from './worker-entry.js';
 import {
@@ -39,7 +40,7 @@ export interface PoolOptions {
   maxQueue: number;
   /** Dynamic batching limits (per model; unset ones follow the provider each worker got). */
   batching: BatchingConfig;
-  log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+  log?: Logger;
 }
 
 export interface JobInput {
@@ -162,10 +163,10 @@ export class InferencePool {
   private retryAt = Infinity;
   /** Jobs a worker's control block has room for: the largest batch any model can get. */
   private readonly capacity: number;
-  private readonly log: NonNullable<PoolOptions['log']>;
+  private readonly log: Logger;
 
   constructor(private readonly o: PoolOptions) {
-    this.log = o.log ?? (() => {});
+    this.log = o.log ?? silentLogger;
     this.capacity = Math.max(this.largestBatch('cpu'), this.largestBatch('cuda'));
   }
 
@@ -221,9 +222,7 @@ export class InferencePool {
             slot.ready = true;
             slot.provider = msg.provider;
             slot.fallbackReason = msg.fallbackReason;
-            this.log(
-              msg.fallbackReason && this.o.provider === 'cuda' ? 'warn' : 'info',
-              'inference worker ready',
+            this.log[msg.fallbackReason && this.o.provider === 'cuda' ? 'warn' : 'info'](
               {
                 worker: index,
                 provider: msg.provider,
@@ -232,6 +231,7 @@ export class InferencePool {
                 loadMs: Math.round(msg.loadMs),
                 warmupMs: Math.round(msg.warmupMs),
               },
+              'inference worker ready',
             );
             resolve();
             this.pump();
@@ -246,7 +246,7 @@ export class InferencePool {
         }
       });
       worker.on('error', (err) => {
-        this.log('error', 'inference worker crashed', { worker: index, error: err.message });
+        this.log.error({ worker: index, error: err.message }, 'inference worker crashed');
         if (!slot.ready) reject(err);
       });
       worker.on('exit', (code) => {
@@ -276,12 +276,12 @@ export class InferencePool {
         }
         // It had served before: replace it so capacity comes back.
         this.restarts++;
-        this.log('warn', 'restarting inference worker', { worker: index, code });
+        this.log.warn({ worker: index, code }, 'restarting inference worker');
         this.spawn(index).catch((e: unknown) =>
-          this.log('error', 'could not restart inference worker', {
-            worker: index,
-            error: (e as Error).message,
-          }),
+          this.log.error(
+            { worker: index, error: (e as Error).message },
+            'could not restart inference worker',
+          ),
         );
       });
     });
@@ -456,10 +456,10 @@ export class InferencePool {
   private finish(slot: Slot, msg: BatchResults): void {
     const batch = slot.batch;
     if (!batch || batch.batchId !== msg.batchId) {
-      this.log('error', 'results for a batch the worker does not hold', {
-        worker: slot.index,
-        batchId: msg.batchId,
-      });
+      this.log.error(
+        { worker: slot.index, batchId: msg.batchId },
+        'results for a batch the worker does not hold',
+      );
       return;
     }
     for (const r of msg.results) {
