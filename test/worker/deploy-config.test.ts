@@ -47,7 +47,10 @@ describe('wrangler.toml as wrangler reads it', () => {
     expect(production.vars).toEqual(top.vars);
     expect(production.durable_objects).toEqual(top.durable_objects);
     expect(production.durable_objects.bindings.map((b) => b.name)).toEqual(['REQUEST_STATE']);
-    expect(production.ratelimits).toEqual(top.ratelimits);
+    const limit = (c: WranglerConfig) => c.ratelimits.map(({ namespace_id, ...rest }) => rest);
+    expect(limit(production)).toEqual(limit(top));
+    // Its own counters: a test deployment of the top level must not spend production's budget.
+    expect(production.ratelimits[0]!.namespace_id).not.toBe(top.ratelimits[0]!.namespace_id);
     // Inherited: migrations (the Durable Object's SQLite class), assets, the build step and observability.
     expect(production.migrations).toEqual(top.migrations);
     expect(production.migrations[0]).toMatchObject({ new_sqlite_classes: ['RequestState'] });
