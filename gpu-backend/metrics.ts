@@ -54,68 +54,52 @@ const SNAPSHOT_GAUGES: [name: string, help: string, read: (g: GaugeSnapshot) => 
 
 export class BackendMetrics {
   readonly registry = new Registry();
-  readonly requests = new Counter({
-    name: 'spinn_backend_requests_total',
-    help: 'Offloaded requests answered, by result status.',
-    labelNames: ['status'] as const,
-    registers: [this.registry],
-  });
-  readonly rejected = new Counter({
-    name: 'spinn_backend_rejected_total',
-    help: 'Requests refused before inference, by reason (bad_request, unauthorized, not_found, too_large, unsupported_media_type, conflict, queue_full, shutting_down).',
-    labelNames: ['reason'] as const,
-    registers: [this.registry],
-  });
-  readonly cancels = new Counter({
-    name: 'spinn_backend_cancels_total',
-    help: 'Cancel calls, by the state the request was in (running, queued, before_arrival, finished).',
-    labelNames: ['state'] as const,
-    registers: [this.registry],
-  });
-  readonly blocksRun = new Counter({
-    name: 'spinn_backend_blocks_run_total',
-    help: 'Blocks executed for requests.',
-    registers: [this.registry],
-  });
-  readonly exits = new Counter({
-    name: 'spinn_backend_exits_total',
-    help: 'Answered requests, by the exit that answered.',
-    labelNames: ['exit'] as const,
-    registers: [this.registry],
-  });
-  readonly compute = new Histogram({
-    name: 'spinn_backend_compute_seconds',
-    help: 'Compute time per request (blocks and exits, in the worker thread).',
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
-  readonly queueWait = new Histogram({
-    name: 'spinn_backend_queue_seconds',
-    help: 'Time a request waited for a free worker.',
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
-  readonly batchSize = new Histogram({
-    name: 'spinn_backend_request_batch_size',
-    help: 'Requests dispatched together in the batch each request ran in (1: it ran alone).',
-    buckets: BATCH_BUCKETS,
-    registers: [this.registry],
-  });
+  readonly requests = this.counter(
+    'spinn_backend_requests_total',
+    'Offloaded requests answered, by result status.',
+    ['status'],
+  );
+  readonly rejected = this.counter(
+    'spinn_backend_rejected_total',
+    'Requests refused before inference, by reason (bad_request, unauthorized, not_found, too_large, unsupported_media_type, conflict, queue_full, shutting_down).',
+    ['reason'],
+  );
+  readonly cancels = this.counter(
+    'spinn_backend_cancels_total',
+    'Cancel calls, by the state the request was in (running, queued, before_arrival, finished).',
+    ['state'],
+  );
+  readonly blocksRun = this.counter('spinn_backend_blocks_run_total', 'Blocks executed for requests.');
+  readonly exits = this.counter(
+    'spinn_backend_exits_total',
+    'Answered requests, by the exit that answered.',
+    ['exit'],
+  );
+  readonly compute = this.histogram(
+    'spinn_backend_compute_seconds',
+    'Compute time per request (blocks and exits, in the worker thread).',
+    LATENCY_BUCKETS,
+  );
+  readonly queueWait = this.histogram(
+    'spinn_backend_queue_seconds',
+    'Time a request waited for a free worker.',
+    LATENCY_BUCKETS,
+  );
+  readonly batchSize = this.histogram(
+    'spinn_backend_request_batch_size',
+    'Requests dispatched together in the batch each request ran in (1: it ran alone).',
+    BATCH_BUCKETS,
+  );
   private readonly snapshotGauges = SNAPSHOT_GAUGES.map(([name, help, read]) => ({
-    gauge: new Gauge({ name, help, registers: [this.registry] }),
+    gauge: this.gauge(name, help),
     read,
   }));
-  private readonly provider = new Gauge({
-    name: 'spinn_backend_execution_provider',
-    help: 'Execution provider the sessions actually run on (value 1), with the one requested.',
-    labelNames: ['provider', 'requested'] as const,
-    registers: [this.registry],
-  });
-  private readonly uptime = new Gauge({
-    name: 'spinn_backend_uptime_seconds',
-    help: 'Seconds since the backend started.',
-    registers: [this.registry],
-  });
+  private readonly provider = this.gauge(
+    'spinn_backend_execution_provider',
+    'Execution provider the sessions actually run on (value 1), with the one requested.',
+    ['provider', 'requested'],
+  );
+  private readonly uptime = this.gauge('spinn_backend_uptime_seconds', 'Seconds since the backend started.');
   private readonly startedAt = Date.now();
 
   constructor() {
@@ -123,6 +107,18 @@ export class BackendMetrics {
     for (const status of ['done', 'cancelled', 'failed']) this.requests.inc({ status }, 0);
     for (const state of ['running', 'queued', 'before_arrival', 'finished']) this.cancels.inc({ state }, 0);
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  private counter<L extends string = never>(name: string, help: string, labelNames: readonly L[] = []) {
+    return new Counter<L>({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  private histogram(name: string, help: string, buckets: number[]) {
+    return new Histogram({ name, help, buckets, registers: [this.registry] });
+  }
+
+  private gauge<L extends string = never>(name: string, help: string, labelNames: readonly L[] = []) {
+    return new Gauge<L>({ name, help, labelNames, registers: [this.registry] });
   }
 
   /** Accounts one answered request (the internal API's and the Open Inference Protocol's alike). */
