@@ -58,6 +58,11 @@ export interface ProgressiveResult {
   computeMs: number;
 }
 
+/** Thrown when an exit's output is not finite; the run has no answer (the backend reports it `failed`). */
+export class NonFiniteOutputError extends Error {
+  override readonly name = 'NonFiniteOutputError';
+}
+
 const defaultNow = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
 export async function runProgressive(o: ProgressiveRunOptions): Promise<ProgressiveResult> {
@@ -96,6 +101,11 @@ export async function runProgressive(o: ProgressiveRunOptions): Promise<Progress
       const logits = (res[exit.output.name] as Tensor).data as Float32Array;
       const probabilities = softmax(logits);
       const { label, confidence } = top1(probabilities);
+      // A NaN or infinite logit (an input at the edge of float32, a broken model file) must never become an answer:
+      // no exit rule can judge it, and a non-finite confidence would be sent on as if it were one.
+      if (!Number.isFinite(confidence)) {
+        throw new NonFiniteOutputError(`exit ${exit.index} (after block ${b}) produced non-finite logits`);
+      }
       const taken = exit.index === o.onlyExit || shouldExit(confidence, o.threshold, exit.final);
       const ems = now() - t1;
       computeMs += ems;

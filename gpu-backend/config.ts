@@ -4,6 +4,7 @@
 
 import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_BACKEND_MAX_BODY_BYTES } from '../core/wire.js';
 
 export type ProviderChoice = 'auto' | 'cuda' | 'cpu';
 
@@ -113,10 +114,13 @@ export function buildCommand(): Command {
       ),
     )
     .addOption(
-      new Option('--max-body-bytes <n>', 'largest request body accepted, bytes (413 above)')
+      new Option(
+        '--max-body-bytes <n>',
+        "largest request body accepted, bytes (413 above); keep it above the edge's MAX_OFFLOAD_BYTES",
+      )
         .env('SPINN_BACKEND_MAX_BODY_BYTES')
         .argParser(int(1024))
-        .default(1024 * 1024),
+        .default(DEFAULT_BACKEND_MAX_BODY_BYTES),
     )
     .addOption(
       new Option('--max-queue <n>', 'requests allowed to wait for a free worker (503 beyond)')

@@ -55,7 +55,10 @@ export interface JobOutcome {
   blocksRun: number;
   computeMs: number;
   queueMs: number;
+  /** Fit for the client. */
   error?: string;
+  /** For the log only. */
+  detail?: string;
 }
 
 export interface JobHooks {
@@ -388,6 +391,7 @@ export class InferencePool {
       computeMs: msg.computeMs,
       queueMs: job.queueMs,
       ...(msg.error ? { error: msg.error } : {}),
+      ...(msg.detail ? { detail: msg.detail } : {}),
     });
     this.pump();
   }

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
-import { runProgressive, type SessionProvider } from '../core/progressive-executor.js';
+import { NonFiniteOutputError, runProgressive, type SessionProvider } from '../core/progressive-executor.js';
 import type { ModelManifest } from '../core/manifest.js';
 import { loadModelDir } from './model-store.js';
 import {
@@ -179,7 +179,12 @@ async function run(job: RunJob): Promise<JobDone> {
     }
   } catch (e) {
     Atomics.compareExchange(control, CONTROL_STATE, STATE_RUNNING, STATE_FINISHED);
-    return failed(blocksRun, computeMs, `inference failed: ${(e as Error).message}`.slice(0, 2000));
+    // Our own non-finite guard says what happened in words the client may read; a runtime's error text (paths,
+    // node names) stays in the backend's log only.
+    const detail = (e as Error).message;
+    const error =
+      e instanceof NonFiniteOutputError ? `inference failed: ${detail}` : 'inference failed in the runtime';
+    return { ...failed(blocksRun, computeMs, error), detail };
   }
 }
 

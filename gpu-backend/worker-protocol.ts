@@ -61,7 +61,10 @@ export interface JobDone {
   confidence: number | null;
   blocksRun: number;
   computeMs: number;
+  /** What went wrong, in words fit for the client. */
   error?: string;
+  /** The underlying error's own text, for the backend's log only. */
+  detail?: string;
 }
 
 export interface WorkerFatal {

@@ -1,8 +1,12 @@
 // The Hono application: CORS for browser clients, the route modules, and the one error shape of the API
-// (`{ error }` JSON, with the status an HttpError carries; anything else is a 500 that still says what broke).
+// (`{ error }` JSON): an HttpError carries its status, a wire or offload validation error is a 400, every message is
+// capped by core's publicErrorMessage, and anything unexpected is a 500 with a fixed text (details only logged).
 
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
+import { OffloadError } from '../core/offload-validation.js';
+import { INTERNAL_ERROR_MESSAGE, publicErrorMessage } from '../core/public-error.js';
+import { WireError } from '../core/wire.js';
 import type { Env } from './env.js';
 import { HttpError, type ErrorBody } from './http-error.js';
 import { healthRoutes } from './routes/health.js';
@@ -37,10 +41,10 @@ app.notFound((c) =>
 );
 
 app.onError((err, c) => {
-  if (err instanceof HttpError) return c.json<ErrorBody>({ error: err.message }, err.status);
+  if (err instanceof HttpError)
+    return c.json<ErrorBody>({ error: publicErrorMessage(err.message) }, err.status);
+  if (err instanceof WireError || err instanceof OffloadError)
+    return c.json<ErrorBody>({ error: publicErrorMessage(err.message) }, 400);
   console.error('unhandled error', err);
-  return c.json<ErrorBody>(
-    { error: `internal error: ${err instanceof Error ? err.message : String(err)}` },
-    500,
-  );
+  return c.json<ErrorBody>({ error: INTERNAL_ERROR_MESSAGE }, 500);
 });
