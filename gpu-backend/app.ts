@@ -25,11 +25,14 @@ import type { Logger } from './log.js';
 import { PROMETHEUS_CONTENT_TYPE, type BackendMetrics } from './metrics.js';
 import type { LoadedModel } from './model-store.js';
 import type { CancelState, RequestRecord, RequestRecords } from './request-records.js';
+import { registerTestHooks } from './test-hooks.js';
 
 export interface AppDeps {
   token: string | null;
   maxBodyBytes: number;
   maxQueue: number;
+  /** Registers the /test/hold routes (gpu-backend/test-hooks.ts); tests only. */
+  testHooks?: boolean;
   threads: number;
   requestedProvider: ProviderChoice;
   models: LoadedModel[];
@@ -287,6 +290,8 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
     return c.json(live === null ? record : { ...record, blocksRun: live });
   });
 
+  if (deps.testHooks) registerTestHooks(app, pool);
+
   app.get('/health', (c) => {
     const s = pool.stats();
     const ok = !state.draining && s.ready > 0;
@@ -305,6 +310,7 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
         queued: s.queued,
         maxQueue: deps.maxQueue,
         workerRestarts: s.workerRestarts,
+        ...(deps.testHooks ? { testHooks: true } : {}),
       },
       ok ? 200 : 503,
     );

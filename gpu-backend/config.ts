@@ -39,6 +39,8 @@ export interface BackendConfig {
   maxRecords: number;
   /** On SIGTERM/SIGINT, how long in-flight requests may finish before they are cancelled, ms. */
   shutdownGraceMs: number;
+  /** Test hooks (the /test/hold routes): for the test suite only, never in production. */
+  testHooks: boolean;
 }
 
 function int(min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -155,6 +157,12 @@ export function buildCommand(): Command {
         .argParser(int(0))
         .default(10_000),
     )
+    .addOption(
+      new Option(
+        '--test-hooks',
+        'TESTS ONLY, never in production: enable /test/hold, which holds jobs between blocks until released',
+      ).env('SPINN_BACKEND_TEST_HOOKS'),
+    )
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 }
@@ -175,6 +183,7 @@ interface RawOptions {
   maxEarlyCancels: number;
   maxRecords: number;
   shutdownGraceMs: number;
+  testHooks?: boolean;
 }
 
 /**
@@ -204,5 +213,6 @@ export function parseConfig(argv: readonly string[] = process.argv.slice(2)): Ba
     maxEarlyCancels: o.maxEarlyCancels,
     maxRecords: o.maxRecords,
     shutdownGraceMs: o.shutdownGraceMs,
+    testHooks: o.testHooks === true,
   };
 }

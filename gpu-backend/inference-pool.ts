@@ -12,8 +12,11 @@ import type { ProviderChoice } from './config.js';
 import type { LoadedModel } from './model-store.js';
 import {
   CONTROL_BLOCKS,
+  CONTROL_HELD,
+  CONTROL_HOLD,
   CONTROL_SLOTS,
   CONTROL_STATE,
+  NO_HOLD,
   STATE_CANCELLED,
   STATE_FINISHED,
   STATE_RUNNING,
@@ -33,6 +36,8 @@ export interface PoolOptions {
   provider: ProviderChoice;
   /** Most jobs waiting for a worker; submit() throws QueueFullError beyond it. */
   maxQueue: number;
+  /** Enables the hold test hook (setHold); never in production. */
+  testHooks?: boolean;
   log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -134,6 +139,8 @@ export class InferencePool {
   private nextJobId = 1;
   private closed = false;
   private restarts = 0;
+  /** The hold test hook's block count (NO_HOLD: none). */
+  private hold = NO_HOLD;
   private readonly log: NonNullable<PoolOptions['log']>;
 
   constructor(private readonly o: PoolOptions) {
@@ -154,12 +161,14 @@ export class InferencePool {
 
   private spawn(index: number): Promise<void> {
     const control = new Int32Array(new SharedArrayBuffer(CONTROL_SLOTS * 4));
+    Atomics.store(control, CONTROL_HOLD, this.hold);
     const init: WorkerInit = {
       models: this.o.models.map((m) => ({ id: m.manifest.id, dir: m.dir })),
       provider: this.o.provider,
       threads: this.o.threads,
       spinning: this.o.spinning,
       control: control.buffer as SharedArrayBuffer,
+      testHooks: this.o.testHooks === true,
     };
     const worker = new Worker(workerEntry(), { workerData: init, name: `spinn-infer-${index}` });
     const slot: Slot = {
@@ -293,10 +302,32 @@ export class InferencePool {
     const slot = this.slots.find((s) => s.job?.input.requestId === requestId);
     if (slot) {
       const prev = Atomics.compareExchange(slot.control, CONTROL_STATE, STATE_RUNNING, STATE_CANCELLED);
+      Atomics.notify(slot.control, CONTROL_HOLD); // wakes a job the hold test hook keeps waiting
       const blocksRun = Atomics.load(slot.control, CONTROL_BLOCKS);
       return prev === STATE_FINISHED ? { state: 'finishing', blocksRun } : { state: 'running', blocksRun };
     }
     return { state: 'unknown' };
+  }
+
+  /**
+   * Test hook (only with `testHooks`): every job, running or to come, holds once it has run `afterBlocks` blocks,
+   * until `setHold(null)` or its cancel.
+   */
+  setHold(afterBlocks: number | null): void {
+    if (!this.o.testHooks) throw new Error('the hold test hook is disabled (start with --test-hooks)');
+    this.hold = afterBlocks ?? NO_HOLD;
+    for (const s of this.slots) {
+      Atomics.store(s.control, CONTROL_HOLD, this.hold);
+      Atomics.notify(s.control, CONTROL_HOLD);
+    }
+  }
+
+  /** Test hook: the hold in force and the requests a worker is holding right now. */
+  holdState(): { afterBlocks: number | null; held: string[] } {
+    const held = this.slots
+      .filter((s) => s.job && Atomics.load(s.control, CONTROL_HELD) === 1)
+      .map((s) => s.job!.input.requestId);
+    return { afterBlocks: this.hold === NO_HOLD ? null : this.hold, held };
   }
 
   stats(): PoolStats {
@@ -342,6 +373,7 @@ export class InferencePool {
     }
     for (const s of this.slots) {
       if (s.job) Atomics.compareExchange(s.control, CONTROL_STATE, STATE_RUNNING, STATE_CANCELLED);
+      Atomics.notify(s.control, CONTROL_HOLD);
     }
     await this.drain(waitMs);
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
@@ -365,6 +397,7 @@ export class InferencePool {
       // Reset before posting: a cancel can only change the state once the slot holds this job, so none leaks.
       Atomics.store(slot.control, CONTROL_STATE, STATE_RUNNING);
       Atomics.store(slot.control, CONTROL_BLOCKS, 0);
+      Atomics.store(slot.control, CONTROL_HELD, 0);
       slot.job = { ...p, jobId, queueMs };
       p.hooks.onStart?.(queueMs);
       const msg: RunJob = { type: 'run', jobId, ...pick(p.input) };

@@ -15,7 +15,10 @@ import type { ModelManifest } from '../core/manifest.js';
 import { loadModelDir } from './model-store.js';
 import {
   CONTROL_BLOCKS,
+  CONTROL_HELD,
+  CONTROL_HOLD,
   CONTROL_STATE,
+  NO_HOLD,
   STATE_CANCELLED,
   STATE_FINISHED,
   STATE_RUNNING,
@@ -140,7 +143,10 @@ async function run(job: RunJob): Promise<JobDone> {
       toBlock: model.manifest.blocks.length,
       threshold: job.threshold,
       ...(job.onlyExit !== undefined ? { onlyExit: job.onlyExit } : {}),
-      isCancelled: () => Atomics.load(control, CONTROL_STATE) === STATE_CANCELLED,
+      isCancelled: () => {
+        if (init.testHooks) waitWhileHeld(blocksRun);
+        return Atomics.load(control, CONTROL_STATE) === STATE_CANCELLED;
+      },
       onStep: (s) => {
         if (s.kind === 'block') Atomics.store(control, CONTROL_BLOCKS, ++blocksRun);
         computeMs += s.ms;
@@ -186,6 +192,23 @@ async function run(job: RunJob): Promise<JobDone> {
       e instanceof NonFiniteOutputError ? `inference failed: ${detail}` : 'inference failed in the runtime';
     return { ...failed(blocksRun, computeMs, error), detail };
   }
+}
+
+/**
+ * The hold test hook (--test-hooks only): once the job has run CONTROL_HOLD blocks, wait here — between two blocks,
+ * where a cancel is checked anyway — until the hold is lifted or the job is cancelled. Tests use it to decide a
+ * race (the device must finish first) by a gate instead of by throttling the server and hoping. The 50 ms wait is a
+ * re-check period, not a timing assumption: both the pool's release and its cancel also notify the slot.
+ */
+function waitWhileHeld(blocksRun: number): void {
+  for (;;) {
+    const hold = Atomics.load(control, CONTROL_HOLD);
+    if (hold === NO_HOLD || blocksRun < hold) break;
+    if (Atomics.load(control, CONTROL_STATE) !== STATE_RUNNING) break;
+    Atomics.store(control, CONTROL_HELD, 1);
+    Atomics.wait(control, CONTROL_HOLD, hold, 50);
+  }
+  Atomics.store(control, CONTROL_HELD, 0);
 }
 
 /** Runs every model once end to end on a realistic-magnitude input so the first real request is not the slow one. */

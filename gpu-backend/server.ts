@@ -34,8 +34,11 @@ export async function createBackend(config: BackendConfig, log: Logger = jsonLog
     spinning: config.spinning,
     provider: config.provider,
     maxQueue: config.maxQueue,
+    testHooks: config.testHooks,
     log,
   });
+  if (config.testHooks)
+    log('warn', 'test hooks enabled (/test/hold): for the test suite only, never in production');
   await pool.start();
   const stats = pool.stats();
   log(config.provider === 'cuda' && stats.provider !== 'cuda' ? 'warn' : 'info', 'execution provider', {
@@ -49,6 +52,7 @@ export async function createBackend(config: BackendConfig, log: Logger = jsonLog
       token: config.token,
       maxBodyBytes: config.maxBodyBytes,
       maxQueue: config.maxQueue,
+      testHooks: config.testHooks,
       threads: config.threads,
       requestedProvider: config.provider,
       models,

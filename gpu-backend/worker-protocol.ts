@@ -10,7 +10,14 @@ export type ActiveProvider = 'cuda' | 'cpu';
 /** Int32 slots of the per-worker SharedArrayBuffer. */
 export const CONTROL_STATE = 0; // state of the job in flight, below; reset to RUNNING before each job
 export const CONTROL_BLOCKS = 1; // worker counts blocks finished by the job in flight
-export const CONTROL_SLOTS = 2;
+/** Test hook only (--test-hooks): hold a job once it has run this many blocks, until released or cancelled; -1 none. */
+export const CONTROL_HOLD = 2;
+/** Test hook only: 1 while the worker is holding its job. */
+export const CONTROL_HELD = 3;
+export const CONTROL_SLOTS = 4;
+
+/** Value of CONTROL_HOLD when nothing is held. */
+export const NO_HOLD = -1;
 
 /**
  * Job states. Cancel (main thread) and completion (worker) each move RUNNING on with a compare-and-swap, so exactly
@@ -27,6 +34,8 @@ export interface WorkerInit {
   threads: number;
   spinning: boolean;
   control: SharedArrayBuffer;
+  /** Whether the hold test hook is compiled into the job loop at all (never in production). */
+  testHooks: boolean;
 }
 
 export interface RunJob {
