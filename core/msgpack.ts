@@ -67,6 +67,17 @@ export function scanMsgpack(b: Uint8Array): void {
   const need = (n: number) => {
     if (pos + n > end) fail('msgpack data ends early');
   };
+  /** Reads a big-endian length of `w` bytes (1, 2 or 4). */
+  const length = (w: number): number => {
+    need(w);
+    const n = w === 1 ? b[pos]! : w === 2 ? dv.getUint16(pos) : dv.getUint32(pos);
+    pos += w;
+    return n;
+  };
+  const skip = (n: number) => {
+    need(n);
+    pos += n;
+  };
   do {
     if (++items > MAX_MSGPACK_ITEMS) fail(`more than ${MAX_MSGPACK_ITEMS} msgpack values`);
     // In a map, the item at an even count of items left is a key.
@@ -81,31 +92,14 @@ export function scanMsgpack(b: Uint8Array): void {
     else if (t <= 0x9f) children = t & 0x0f;
     else if (t <= 0xbf) {
       str = true;
-      need(t & 0x1f);
-      pos += t & 0x1f;
-    } else if (t in FIXED) {
-      need(FIXED[t]!);
-      pos += FIXED[t]!;
-    } else if (t >= 0xc4 && t <= 0xc6) {
-      const w = 1 << (t - 0xc4);
-      need(w);
-      const n = w === 1 ? b[pos]! : w === 2 ? dv.getUint16(pos) : dv.getUint32(pos);
-      pos += w;
-      need(n);
-      pos += n;
-    } else if (t >= 0xd9 && t <= 0xdb) {
+      skip(t & 0x1f);
+    } else if (t in FIXED) skip(FIXED[t]!);
+    else if (t >= 0xc4 && t <= 0xc6) skip(length(1 << (t - 0xc4)));
+    else if (t >= 0xd9 && t <= 0xdb) {
       str = true;
-      const w = 1 << (t - 0xd9);
-      need(w);
-      const n = w === 1 ? b[pos]! : w === 2 ? dv.getUint16(pos) : dv.getUint32(pos);
-      pos += w;
-      need(n);
-      pos += n;
+      skip(length(1 << (t - 0xd9)));
     } else if (t >= 0xdc && t <= 0xdf) {
-      const w = t === 0xdc || t === 0xde ? 2 : 4;
-      need(w);
-      const n = w === 2 ? dv.getUint16(pos) : dv.getUint32(pos);
-      pos += w;
+      const n = length(t === 0xdc || t === 0xde ? 2 : 4);
       children = t >= 0xde ? n * 2 : n;
     } else if ((t >= 0xc7 && t <= 0xc9) || (t >= 0xd4 && t <= 0xd8)) {
       fail(

@@ -10,35 +10,20 @@ import { build } from 'esbuild';
 import { Miniflare } from 'miniflare';
 import type { CodecSpec } from '../../core/codec-spec.js';
 import { codecLabel } from '../../core/codec-spec.js';
-import { parseManifest } from '../../core/manifest.js';
 import { validateOffload } from '../../core/offload-validation.js';
-import { preprocessGray } from '../../core/preprocess.js';
-import { runProgressive } from '../../core/progressive-executor.js';
 import { encodeTensor } from '../../core/tensor-codec.js';
 import { PROTOCOL_VERSION, decodeOffload, encodeMessage } from '../../core/wire.js';
-import { loadFashionMnist } from '../../tools/dataset/fashion-mnist.js';
-import { nodeSessions, nodeTensor } from '../../tools/runtime/node-sessions.js';
+import { MODEL_DIR, readModelManifest, realActivations } from '../real-activations.js';
 
 const SPLIT = 5;
 const ITER = 200;
 const REPS = 15;
 const root = new URL('../../', import.meta.url).pathname;
-const dir = `${root}models/resnet56-fmnist/`;
-const manifestJson = readFileSync(`${dir}manifest.json`, 'utf8');
-const manifest = parseManifest(JSON.parse(manifestJson));
-const ds = loadFashionMnist('test', { limit: 1 });
-const act = await runProgressive({
-  manifest,
-  sessions: nodeSessions(dir, manifest, { threads: 1 }),
-  createTensor: nodeTensor,
-  input: preprocessGray(ds.images.subarray(0, 784), manifest.input.preprocessing!),
-  inputShape: [1, 1, 32, 32],
-  fromBlock: 0,
-  toBlock: SPLIT,
-  threshold: 1,
-});
-if (act.outcome.kind !== 'split') throw new Error('expected an activation');
-const { values, shape } = act.outcome;
+const manifestJson = readFileSync(`${MODEL_DIR}manifest.json`, 'utf8');
+const manifest = readModelManifest();
+const [{ values, shape }] = (await realActivations(manifest, SPLIT)) as [
+  { values: Float32Array; shape: number[] },
+];
 const specs: CodecSpec[] = [
   { scheme: 'fp32' },
   { scheme: 'lossless' },

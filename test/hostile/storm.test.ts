@@ -5,7 +5,7 @@
 // original model gives. After the storm: neither service restarted, and the memory and storage they grew is
 // reported. `npm run test:hostile` runs this file and the fault test; `npm test` runs them too.
 //
-// STORM_BATCHES (default 1400 batches of 8: 11,200 generated requests), STORM_SEED (default 20261126) and
+// STORM_BATCHES (default 1250 batches of 8: 10,000 generated requests), STORM_SEED (default 20261126) and
 // STORM_SHRINK=1 (shrink a failing batch; slow, for debugging) tune it.
 
 import fc from 'fast-check';
@@ -23,7 +23,7 @@ import { stormBatch, type StormContext, type StormRequest } from './support/stor
 import { send, type Endpoints } from './support/storm-send.js';
 import { knownOffloads, manifest, type KnownOffload } from './support/valid-offloads.js';
 
-const BATCHES = Number(process.env.STORM_BATCHES ?? 1400);
+const BATCHES = Number(process.env.STORM_BATCHES ?? 1250);
 const BATCH = 8;
 const SEED = Number(process.env.STORM_SEED ?? 20261126);
 const TOKEN = 'storm-backend-token';
