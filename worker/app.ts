@@ -7,8 +7,9 @@ import { cors } from 'hono/cors';
 import { OffloadError } from '../core/offload-validation.js';
 import { INTERNAL_ERROR_MESSAGE, publicErrorMessage } from '../core/public-error.js';
 import { WireError } from '../core/wire.js';
-import type { Env } from './env.js';
+import { readConfig, type Env } from './env.js';
 import { HttpError, type ErrorBody } from './http-error.js';
+import { drainBody } from './read-body.js';
 import { healthRoutes } from './routes/health.js';
 import { inferRoutes } from './routes/infer.js';
 import { modelRoutes } from './routes/models.js';
@@ -28,6 +29,14 @@ app.use(
     maxAge: 86400,
   }),
 );
+
+// An error answered before the request body was read leaves it on the connection, which workerd then resets; the
+// client's next request on that pooled connection would be lost (seen by the hostile storm as ECONNRESET after a
+// 415). Reading the rest (bounded by the offload limit) keeps the connection usable.
+app.use('*', async (c, next) => {
+  await next();
+  if (c.res.status >= 400) await drainBody(c.req.raw, readConfig(c.env).maxOffloadBytes);
+});
 
 app.route('/', inferRoutes);
 app.route('/', planRoutes);

@@ -42,3 +42,28 @@ export function hasMediaType(req: Request, expected: string): boolean {
   if (!ct) return false;
   return ct.split(';')[0]!.trim().toLowerCase() === expected.toLowerCase();
 }
+
+/**
+ * Reads and discards what is left of a request body, up to `maxBytes` (beyond it the stream is cancelled). workerd
+ * closes a connection whose request body was not consumed, and a client that reuses it (browsers and undici pool
+ * connections) then loses its next request with a reset; an error answered before the body was read (415, 404,
+ * 400 on the path) must therefore still read it.
+ */
+export async function drainBody(req: Request, maxBytes: number): Promise<void> {
+  if (!req.body || req.bodyUsed) return;
+  const reader = req.body.getReader();
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      total += value.byteLength;
+      if (total > maxBytes) {
+        await reader.cancel();
+        return;
+      }
+    }
+  } catch {
+    // The client went away: nothing left to protect.
+  }
+}

@@ -154,7 +154,10 @@ describe('hostile storm', () => {
           // missing, the service chose not to read. Any other network failure is.
           const problem = v.status === 'network' && size > OVERSIZE ? null : v.problem;
           record(r, v.status, problem);
-          if (problem) problems.push(problem);
+          if (problem)
+            problems.push(
+              `${r.method} ${r.target} ${r.path.slice(0, 60)} [${r.category}] ${size} B: ${problem}`,
+            );
         });
         for (const p of validProblems) if (p) problems.push(p);
         if (b % 100 === 0)

@@ -75,7 +75,9 @@ export async function send(e: Endpoints, r: StormRequest): Promise<Verdict> {
     if (name === 'TimeoutError') return { status: 'hang', problem: `no answer within ${HANG_MS} ms` };
     // A service may close the connection after answering an oversized body it refused to read; anything else is a
     // network failure of a request that should have had an answer.
-    return { status: 'network', problem: `request failed: ${(err as Error).message}` };
+    const cause = (err as { cause?: { message?: string; code?: string } }).cause;
+    const why = cause ? ` (${cause.code ?? ''} ${cause.message ?? ''})` : '';
+    return { status: 'network', problem: `request failed: ${(err as Error).message}${why}` };
   }
   if (res.status >= 500) {
     return {
