@@ -44,13 +44,16 @@ export function hasMediaType(req: Request, expected: string): boolean {
 }
 
 /**
- * Reads and discards what is left of a request body, up to `maxBytes` (beyond it the stream is cancelled). workerd
+ * Reads and discards what is left of a request body of at most `maxBytes` (beyond it the stream is cancelled). workerd
  * closes a connection whose request body was not consumed, and a client that reuses it (browsers and undici pool
  * connections) then loses its next request with a reset; an error answered before the body was read (415, 404,
  * 400 on the path) must therefore still read it.
  */
 export async function drainBody(req: Request, maxBytes: number): Promise<void> {
   if (!req.body || req.bodyUsed) return;
+  // A body declared over the limit is refused unread on purpose (413); reading a share of it would only delay that
+  // answer, and cancelling the rest can cut the answer short. Such a client is not sent a reusable connection.
+  if (Number(req.headers.get('content-length') ?? 0) > maxBytes) return;
   const reader = req.body.getReader();
   let total = 0;
   try {
