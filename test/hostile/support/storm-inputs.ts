@@ -139,7 +139,7 @@ function offloadBodies(ctx: StormContext): fc.Arbitrary<{ category: string; body
   const withId = (t: KnownOffload) => ({ ...t.message, requestId: ctx.freshId() }) as Record<string, unknown>;
   return fc.oneof(
     {
-      weight: 5,
+      weight: 20,
       arbitrary: fc
         .tuple(template, fc.constantFrom(...FIELDS), msgpackValue, fc.boolean())
         .map(([t, field, value, remove]) => {
@@ -149,7 +149,7 @@ function offloadBodies(ctx: StormContext): fc.Arbitrary<{ category: string; body
         }),
     },
     {
-      weight: 3,
+      weight: 12,
       arbitrary: fc
         .tuple(
           template,
@@ -162,7 +162,7 @@ function offloadBodies(ctx: StormContext): fc.Arbitrary<{ category: string; body
         }),
     },
     {
-      weight: 1,
+      weight: 4,
       arbitrary: fc.tuple(template, fc.nat(), fc.uint8Array({ maxLength: 64 })).map(([t, cut, tail]) => {
         const b = plain.pack(withId(t));
         const keep = b.subarray(0, cut % (b.length + 1));
@@ -170,18 +170,20 @@ function offloadBodies(ctx: StormContext): fc.Arbitrary<{ category: string; body
       }),
     },
     {
-      weight: 1,
+      weight: 4,
       arbitrary: fc.uint8Array({ maxLength: 2000 }).map((body) => ({ category: 'random-bytes', body })),
     },
     {
-      weight: 1,
+      weight: 4,
       arbitrary: msgpackValue.map((v) => ({ category: 'random-msgpack', body: plain.pack(v) })),
     },
     {
-      weight: 1,
+      weight: 4,
       arbitrary: fc.constantFrom(...ctx.hostile).map((h) => ({ category: `known:${h.name}`, body: h.body })),
     },
     {
+      // Rare (≈ 1 % of requests) but big: bodies around both services' limits, to prove an oversized offload is
+      // refused cleanly and disturbs nothing beside it.
       weight: 1,
       arbitrary: fc.tuple(template, fc.integer({ min: 64 * 1024, max: 1200 * 1024 })).map(([t, pad]) => ({
         category: 'padded',
