@@ -53,8 +53,8 @@ afterAll(async () => {
   } catch {
     /* gone */
   }
-  await worker?.stop();
-  await backend?.stop();
+  // Both stopped whatever the other does: a worker that hangs on dispose must not leave a backend process behind.
+  await Promise.allSettled([backend?.stop(), worker?.stop()]);
   if (storage) rmSync(storage, { recursive: true, force: true });
 });
 

@@ -71,8 +71,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await worker?.stop();
-  await backend?.stop();
+  await Promise.allSettled([backend?.stop(), worker?.stop()]);
   if (storage) rmSync(storage, { recursive: true, force: true });
 });
 
