@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import Table from 'cli-table3';
 import { encodeTensor, type EncodedTensor } from '../core/tensor-codec.js';
 import { decodeResult, encodeMessage, PROTOCOL_VERSION, WIRE_CONTENT_TYPE } from '../core/wire.js';
+import { bearer } from '../harness/api-keys.js';
 import { startStack } from '../harness/stack.js';
 import { progressBar } from '../tools/cli/progress.js';
 import { readModelManifest, realActivations } from './real-activations.js';
@@ -55,16 +56,18 @@ interface LevelResult {
 }
 
 // At 64 senders on a shared 2-core machine requests queue for seconds; the edge's backend timeout (10 s by default)
-// is raised so the benchmark measures that queueing instead of cutting it off as 504s.
-const stack = await startStack({ edgeVars: { BACKEND_TIMEOUT_MS: '120000' } });
+// is raised so the benchmark measures that queueing instead of cutting it off as 504s. Each sender is a client with
+// its own API key, as real senders would be (one key's in-flight cap is 32).
+const MAX_SENDERS = Math.max(...levels);
+const stack = await startStack({ apiKeys: MAX_SENDERS, edgeVars: { BACKEND_TIMEOUT_MS: '120000' } });
 let failed = false;
 try {
   const url = `${stack.edge.url}/v1/infer`;
-  const post = async (i: number) => {
+  const post = async (i: number, sender = 0) => {
     const t0 = performance.now();
     const res = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': WIRE_CONTENT_TYPE },
+      headers: { 'content-type': WIRE_CONTENT_TYPE, ...bearer(stack.edge.apiKeys[sender]!) },
       body: body(i) as BodyInit,
       signal: AbortSignal.timeout(180_000),
     });
@@ -91,10 +94,10 @@ try {
     const bar = progressBar(`${senders} senders`, perLevel);
     const t0 = performance.now();
     await Promise.all(
-      Array.from({ length: senders }, async () => {
+      Array.from({ length: senders }, async (_, sender) => {
         for (let i = next++; i < perLevel; i = next++) {
           try {
-            const r = await post(i);
+            const r = await post(i, sender);
             if (r.status !== 200 || r.label === null) {
               const kind = `HTTP ${r.status}${r.error ? `: ${r.error.slice(0, 60)}` : ''}`;
               errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;

@@ -38,7 +38,7 @@ const quantile = (xs: number[], q: number) =>
 try {
   const paths = {
     direct: { url: `${stack.backend.url}/infer`, headers: { authorization: `Bearer ${stack.token}` } },
-    edge: { url: `${stack.edge.url}/v1/infer`, headers: {} },
+    edge: { url: `${stack.edge.url}/v1/infer`, headers: stack.edgeHeaders },
   };
   const times: Record<keyof typeof paths, number[]> = { direct: [], edge: [] };
   const server: number[] = [];

@@ -77,7 +77,9 @@ export interface SpinnClientOptions {
   localContinuation?: LocalContinuation;
   /** fetch to use (default `globalThis.fetch`); inject one for tests, auth or custom transports. */
   fetch?: typeof fetch;
-  /** Extra headers sent with every request to the edge (e.g. an API key). */
+  /** The edge's API key: sent as `authorization: Bearer <apiKey>` with every request to the edge. */
+  apiKey?: string;
+  /** Extra headers sent with every request to the edge (an `authorization` here is replaced by `apiKey`'s). */
   headers?: Record<string, string>;
   /**
    * The onnxruntime module (default: `await import('onnxruntime-web')`). Any module with the OrtModule shape works,

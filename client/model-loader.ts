@@ -5,7 +5,7 @@ import { parseManifest, type ModelManifest } from '../core/manifest.js';
 import { ModelLoadError } from './errors.js';
 import type { ModelFileCache } from './model-cache.js';
 import type { ModelSource } from './model-source.js';
-import { sha256Hex } from './sha256.js';
+import { sha256Hex } from '../core/sha256.js';
 
 /** A file entry of the manifest (blocks, exits and the source model all carry these three fields). */
 export interface ModelFileRef {

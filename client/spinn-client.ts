@@ -48,10 +48,20 @@ interface Loaded {
 /** With 'hedge', the server is overdue at this many times its expected answer time. */
 const HEDGE_FACTOR = 1.5;
 
+/** Headers for every request to the edge: the caller's extras and the API key as a bearer token. */
+function edgeHeaders(o: SpinnClientOptions): Record<string, string> | undefined {
+  if (o.apiKey === undefined) return o.headers;
+  const rest = Object.fromEntries(
+    Object.entries(o.headers ?? {}).filter(([k]) => k.toLowerCase() !== 'authorization'),
+  );
+  return { ...rest, authorization: `Bearer ${o.apiKey}` };
+}
+
 export class SpinnClient {
   private readonly edgeUrl: string;
   private readonly loader: ModelLoader;
   private readonly fetchFn: typeof fetch;
+  private readonly edgeHeaders: Record<string, string> | undefined;
   private readonly now: () => number;
   private loaded: Promise<Loaded> | undefined;
   private edgePlan: ExecutionPlan | undefined;
@@ -75,13 +85,14 @@ export class SpinnClient {
     const f = options.fetch ?? globalThis.fetch;
     if (typeof f !== 'function') throw new TypeError('SpinnClient: no fetch available; pass options.fetch');
     this.fetchFn = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.edgeHeaders = edgeHeaders(options);
     this.now = options.now ?? defaultNow;
     this.loader = new ModelLoader({
       modelId: options.modelId,
       source: options.modelSource ?? edgeModelSource(this.edgeUrl, options.modelId, options.modelBaseUrl),
       fetch: this.fetchFn,
       cache: options.cache ?? new MemoryModelCache(),
-      ...(options.headers ? { headers: options.headers } : {}),
+      ...(this.edgeHeaders ? { headers: this.edgeHeaders } : {}),
     });
     this.keeper =
       options.sla !== undefined
@@ -90,7 +101,7 @@ export class SpinnClient {
             edgeUrl: this.edgeUrl,
             modelId: options.modelId,
             fetch: this.fetchFn,
-            ...(options.headers ? { headers: options.headers } : {}),
+            ...(this.edgeHeaders ? { headers: this.edgeHeaders } : {}),
             refreshEvery: options.planRefreshEvery ?? 10,
             deviceDrift: options.planDeviceDrift ?? 0.3,
             timeoutMs: options.offloadTimeoutMs ?? DEFAULT_OFFLOAD_TIMEOUT_MS,
@@ -254,7 +265,7 @@ export class SpinnClient {
       url: `${this.edgeUrl}/v1/requests/${encodeURIComponent(requestId)}`,
       fetch: this.fetchFn,
       timeoutMs: this.options.cancelTimeoutMs ?? DEFAULT_CANCEL_TIMEOUT_MS,
-      ...(this.options.headers ? { headers: this.options.headers } : {}),
+      ...(this.edgeHeaders ? { headers: this.edgeHeaders } : {}),
     }).then(
       (outcome) => {
         this.cancels.push({ requestId, outcome });
@@ -414,7 +425,7 @@ export class SpinnClient {
           fetch: this.fetchFn,
           timeoutMs: this.options.offloadTimeoutMs ?? DEFAULT_OFFLOAD_TIMEOUT_MS,
           now: this.now,
-          ...(this.options.headers ? { headers: this.options.headers } : {}),
+          ...(this.edgeHeaders ? { headers: this.edgeHeaders } : {}),
         });
     const local: SessionProvider = yieldingSessions(sessions, yieldToEventLoop);
     const continuation = this.options.localContinuation ?? 'hedge';

@@ -1,11 +1,12 @@
 // The one progressive-inference loop shared by the client (onnxruntime-web), the backend (onnxruntime-node) and the
 // profiler: run blocks in order, test each exit hanging after a block against the threshold, stop on an exit, at
 // the split, or when cancelled. Written against onnxruntime-common's interfaces; the runtime is injected, so this
-// file holds no Node, DOM or Workers API.
+// file holds no Node, DOM or Workers API. The walk itself is progressive-batch.ts's (one item here); this file keeps
+// the one-request interface and the types every runtime shares.
 
 import type { InferenceSession, Tensor } from 'onnxruntime-common';
-import { shouldExit, softmax, top1 } from './exit-policy.js';
 import type { ModelManifest } from './manifest.js';
+import { runProgressiveBatch, type BatchStep } from './progressive-batch.js';
 
 /** Supplies sessions for block and exit files; implementations load lazily and cache. */
 export interface SessionProvider {
@@ -58,65 +59,55 @@ export interface ProgressiveResult {
   computeMs: number;
 }
 
-/** Thrown when an exit's output is not finite; the run has no answer (the backend reports it `failed`). */
+/** Thrown when an exit's output is not finite: the run has no answer (the batched walk fails just that item). */
 export class NonFiniteOutputError extends Error {
   override readonly name = 'NonFiniteOutputError';
 }
 
-const defaultNow = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
-
+/** One request's progressive walk: the batched walk (progressive-batch.ts) with a single item. */
 export async function runProgressive(o: ProgressiveRunOptions): Promise<ProgressiveResult> {
   const { manifest } = o;
-  const now = o.now ?? defaultNow;
   if (o.fromBlock < 0 || o.toBlock > manifest.blocks.length || o.fromBlock > o.toBlock) {
     throw new RangeError(
       `invalid block range [${o.fromBlock}, ${o.toBlock}) for ${manifest.blocks.length} blocks`,
     );
   }
-  let values = o.input;
-  let shape = [...o.inputShape];
-  let computeMs = 0;
-  let blocksRun = 0;
-  for (let b = o.fromBlock; b < o.toBlock; b++) {
-    if (o.isCancelled?.()) return { outcome: { kind: 'cancelled', atBlock: b }, blocksRun, computeMs };
-    const block = manifest.blocks[b]!;
-    const session = await o.sessions.block(b);
-    const t0 = now();
-    const out = await session.run({ [block.inputs[0]!.name]: o.createTensor(values, shape) });
-    const tensor = out[block.outputs[0]!.name] as Tensor;
-    values = tensor.data as Float32Array;
-    shape = [...tensor.dims];
-    const ms = now() - t0;
-    computeMs += ms;
-    blocksRun++;
-    o.onStep?.({ kind: 'block', index: b, ms });
-
-    for (const exit of manifest.exits) {
-      if (exit.afterBlock !== b) continue;
-      if (o.onlyExit !== undefined && exit.index !== o.onlyExit) continue;
-      if (o.isCancelled?.()) return { outcome: { kind: 'cancelled', atBlock: b + 1 }, blocksRun, computeMs };
-      const head = await o.sessions.exit(exit.index);
-      const t1 = now();
-      const res = await head.run({ [exit.input.name]: o.createTensor(values, shape) });
-      const logits = (res[exit.output.name] as Tensor).data as Float32Array;
-      const probabilities = softmax(logits);
-      const { label, confidence } = top1(probabilities);
-      // A NaN or infinite logit (an input at the edge of float32, a broken model file) must never become an answer:
-      // no exit rule can judge it, and a non-finite confidence would be sent on as if it were one.
-      if (!Number.isFinite(confidence)) {
-        throw new NonFiniteOutputError(`exit ${exit.index} (after block ${b}) produced non-finite logits`);
-      }
-      const taken = exit.index === o.onlyExit || shouldExit(confidence, o.threshold, exit.final);
-      const ems = now() - t1;
-      computeMs += ems;
-      o.onStep?.({ kind: 'exit', index: exit.index, ms: ems, label, confidence, taken });
-      if (taken)
-        return {
-          outcome: { kind: 'exit', exit: exit.index, label, confidence, probabilities },
-          blocksRun,
-          computeMs,
-        };
-    }
-  }
-  return { outcome: { kind: 'split', split: o.toBlock, values, shape }, blocksRun, computeMs };
+  const onStep = o.onStep;
+  const isCancelled = o.isCancelled;
+  const [result] = await runProgressiveBatch({
+    manifest,
+    sessions: o.sessions,
+    createTensor: o.createTensor,
+    items: [
+      {
+        input: o.input,
+        inputShape: o.inputShape,
+        fromBlock: o.fromBlock,
+        threshold: o.threshold,
+        ...(o.onlyExit !== undefined ? { onlyExit: o.onlyExit } : {}),
+      },
+    ],
+    toBlock: o.toBlock,
+    ...(isCancelled ? { isCancelled: () => isCancelled() } : {}),
+    ...(onStep
+      ? {
+          onStep: (s: BatchStep) =>
+            onStep(
+              s.kind === 'block'
+                ? { kind: 'block', index: s.index, ms: s.ms }
+                : {
+                    kind: 'exit',
+                    index: s.index,
+                    ms: s.ms,
+                    label: s.labels[0]!,
+                    confidence: s.confidences[0]!,
+                    taken: s.taken[0]!,
+                  },
+            ),
+        }
+      : {}),
+    ...(o.now ? { now: o.now } : {}),
+  });
+  if (result!.outcome.kind === 'failed') throw new NonFiniteOutputError(result!.outcome.error);
+  return result as ProgressiveResult;
 }

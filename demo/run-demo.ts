@@ -97,7 +97,7 @@ log('starting backend and wrangler dev …');
 const stack = await startStack(opts.port ? { edgePort: opts.port } : {});
 if (opts.serve) {
   console.log(
-    `SPINN-TS demo page: ${stack.edge.url}/  (edge API ${stack.edge.url}/v1, backend ${stack.backend.url})`,
+    `SPINN-TS demo page: ${stack.edge.url}/#key=${stack.apiKey}  (edge API ${stack.edge.url}/v1 with that API key, backend ${stack.backend.url})`,
   );
   log('serving until Ctrl-C …');
   // `on`, not `once`: Ctrl-C reaches both tsx and this process, and tsx relays it, so a second signal must not
@@ -119,6 +119,7 @@ try {
     () =>
       new SpinnClient({
         edgeUrl: stack.edge.url,
+        apiKey: stack.apiKey,
         modelId: MODEL,
         ort,
         followEdgePlan: false,

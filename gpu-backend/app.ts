@@ -1,12 +1,12 @@
 // The backend's internal HTTP API as a Hono app (testable with app.request(), served by main.ts): infer, cancel,
-// request records, health and Prometheus metrics. It validates every offload against the manifest before any work
+// request records, health and Prometheus metrics, plus the Open Inference Protocol v2 routes (oip-routes.ts). It validates every offload against the manifest before any work
 // is queued, turns bad input into clear JSON 4xx errors, and owns the cancel rules (running, queued,
 // before-arrival, already finished; all idempotent). Only the edge worker calls it, with a bearer token.
 
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { limitBody } from './body-limit.js';
 import { OffloadError, validateOffload, type ValidatedOffload } from '../core/offload-validation.js';
 import { INTERNAL_ERROR_MESSAGE, describeValue, publicErrorMessage } from '../core/public-error.js';
 import {
@@ -20,10 +20,17 @@ import {
 } from '../core/wire.js';
 import type { CancelRegistry } from './cancel-registry.js';
 import type { ProviderChoice } from './config.js';
-import { PoolClosedError, QueueFullError, type InferencePool, type JobOutcome } from './inference-pool.js';
+import {
+  PoolClosedError,
+  QueueFullError,
+  cancelledOutcome,
+  type InferencePool,
+  type JobOutcome,
+} from './inference-pool.js';
 import type { Logger } from './log.js';
 import { PROMETHEUS_CONTENT_TYPE, type BackendMetrics } from './metrics.js';
 import type { LoadedModel } from './model-store.js';
+import { registerOpenInference } from './oip-routes.js';
 import type { CancelState, RequestRecord, RequestRecords } from './request-records.js';
 import { registerTestHooks } from './test-hooks.js';
 
@@ -71,9 +78,12 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
   // the socket; a caller that pooled the connection (workerd does) would send its next request into that stream
   // and lose it ("Network connection lost" on an unrelated request, reproduced with 2 MiB bodies beside valid ones).
   // `connection: close` on every error to a request with a body makes the caller open a fresh connection instead.
+  // Only error answers look at the body (c.req.raw builds a full web Request in node-server: body-limit.ts).
   app.use('*', async (c, next) => {
     await next();
-    if (c.res.status >= 400 && c.req.raw.body !== null) c.res.headers.set('connection', 'close');
+    if (c.res.status < 400) return;
+    const declared = c.req.header('content-length') ?? c.req.header('transfer-encoding');
+    if (declared !== undefined || c.req.raw.body !== null) c.res.headers.set('connection', 'close');
   });
 
   app.use('*', async (c, next) => {
@@ -91,10 +101,9 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
 
   app.post(
     '/infer',
-    bodyLimit({
-      maxSize: deps.maxBodyBytes,
-      onError: (c) => fail(c, 413, 'too_large', `request body exceeds ${deps.maxBodyBytes} bytes`),
-    }),
+    limitBody(deps.maxBodyBytes, (c) =>
+      fail(c, 413, 'too_large', `request body exceeds ${deps.maxBodyBytes} bytes`),
+    ),
     async (c) => {
       const received = Date.now();
       const type = (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
@@ -145,6 +154,7 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
         queueMs: null,
         serverMs: null,
         totalMs: null,
+        batchSize: null,
         cancelled: false,
         cancelState: null,
         blocksRunAtCancel: null,
@@ -157,15 +167,7 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
       if (cancels.take(requestId) || record.cancelled) {
         record.cancelled = true;
         record.cancelState ??= 'cancelled-before-arrival';
-        return reply(c, record, {
-          status: 'cancelled',
-          exit: null,
-          label: null,
-          confidence: null,
-          blocksRun: 0,
-          computeMs: 0,
-          queueMs: 0,
-        });
+        return reply(c, record, cancelledOutcome(0));
       }
 
       let outcome: JobOutcome;
@@ -204,10 +206,13 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
     },
   );
 
-  /** Requests running and queued right now, for the edge's scheduler (server load factor). */
+  /**
+   * Requests running and queued right now, for the edge's scheduler (server load factor): `busy` counts requests in
+   * running batches, not busy workers, so a batch of 8 weighs as 8 (on CPU it takes about 8 times as long).
+   */
   function loadNow() {
     const s = pool.stats();
-    return { busy: s.busy, queued: s.queued, workers: Math.max(1, s.workers) };
+    return { busy: s.running, queued: s.queued, workers: Math.max(1, s.workers) };
   }
 
   function reply(c: Context, record: RequestRecord, o: JobOutcome) {
@@ -219,14 +224,11 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
     record.queueMs = o.queueMs;
     record.serverMs = o.computeMs;
     record.totalMs = Date.now() - record.receivedAt;
+    record.batchSize = o.batchSize > 0 ? o.batchSize : null;
     record.error = o.error ?? null;
     if (o.status === 'cancelled') record.cancelled = true;
 
-    metrics.requests.inc({ status: o.status });
-    metrics.blocksRun.inc({}, o.blocksRun);
-    if (o.status === 'done' && o.exit !== null) metrics.exits.inc({ exit: String(o.exit) });
-    if (o.computeMs > 0 || o.status !== 'cancelled') metrics.compute.observe(o.computeMs / 1000);
-    if (record.cancelState !== 'cancelled-before-arrival') metrics.queueWait.observe(o.queueMs / 1000);
+    metrics.observeOutcome(o, record.cancelState !== 'cancelled-before-arrival');
 
     const msg: ResultMessage = {
       v: PROTOCOL_VERSION,
@@ -307,9 +309,13 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
         workersReady: s.ready,
         threadsPerSession: deps.threads,
         busy: s.busy,
+        running: s.running,
         queued: s.queued,
         maxQueue: deps.maxQueue,
         workerRestarts: s.workerRestarts,
+        batching: Object.fromEntries(
+          [...models.keys()].map((id) => [id, pool.limits(id, s.provider === 'cuda' ? 'cuda' : 'cpu')]),
+        ),
         ...(deps.testHooks ? { testHooks: true } : {}),
       },
       ok ? 200 : 503,
@@ -322,6 +328,7 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
       workers: s.workers,
       workersReady: s.ready,
       busy: s.busy,
+      running: s.running,
       queued: s.queued,
       maxQueue: deps.maxQueue,
       provider: s.provider,
@@ -333,6 +340,8 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
     });
     return c.body(text, 200, { 'content-type': PROMETHEUS_CONTENT_TYPE });
   });
+
+  registerOpenInference(app, { models, pool, metrics, maxBodyBytes: deps.maxBodyBytes, fail }, state);
 
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => {

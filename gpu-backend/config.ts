@@ -5,6 +5,14 @@
 import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_BACKEND_MAX_BODY_BYTES } from '../core/wire.js';
+import {
+  MAX_BATCH_DELAY_MS,
+  MAX_BATCH_LIMIT,
+  parseBatchDelay,
+  parseMaxBatch,
+  parseModelBatching,
+  type BatchingConfig,
+} from './batching.js';
 
 export type ProviderChoice = 'auto' | 'cuda' | 'cpu';
 
@@ -39,8 +47,21 @@ export interface BackendConfig {
   maxRecords: number;
   /** On SIGTERM/SIGINT, how long in-flight requests may finish before they are cancelled, ms. */
   shutdownGraceMs: number;
+  /** Dynamic batching limits (null fields: the execution provider's defaults, batching.ts). */
+  batching: BatchingConfig;
   /** Test hooks (the /test/hold routes): for the test suite only, never in production. */
   testHooks: boolean;
+}
+
+/** A parser from batching.ts as a commander argument parser (its Error becomes commander's usage error). */
+function checked<T>(parse: (raw: string) => T) {
+  return (raw: string): T => {
+    try {
+      return parse(raw);
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message);
+    }
+  };
 }
 
 function int(min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -159,6 +180,32 @@ export function buildCommand(): Command {
     )
     .addOption(
       new Option(
+        '--max-batch <n>',
+        `most requests of one model run as one batch, 1-${MAX_BATCH_LIMIT} (1 turns batching off)`,
+      )
+        .env('SPINN_BACKEND_MAX_BATCH')
+        .argParser(checked((v) => parseMaxBatch(v)))
+        .default(undefined, 'cpu 8, cuda 32'),
+    )
+    .addOption(
+      new Option(
+        '--batch-delay-ms <ms>',
+        `how long an idle worker waits for a batch to fill, 0-${MAX_BATCH_DELAY_MS} ms`,
+      )
+        .env('SPINN_BACKEND_BATCH_DELAY_MS')
+        .argParser(checked((v) => parseBatchDelay(v)))
+        .default(undefined, 'cpu 0, cuda 1'),
+    )
+    .addOption(
+      new Option(
+        '--model-batching <spec>',
+        'per-model batching, id=maxBatch[:delayMs],... (overrides the two above for that model)',
+      )
+        .env('SPINN_BACKEND_MODEL_BATCHING')
+        .argParser(checked(parseModelBatching)),
+    )
+    .addOption(
+      new Option(
         '--test-hooks',
         'TESTS ONLY, never in production: enable /test/hold, which holds jobs between blocks until released',
       ).env('SPINN_BACKEND_TEST_HOOKS'),
@@ -183,6 +230,9 @@ interface RawOptions {
   maxEarlyCancels: number;
   maxRecords: number;
   shutdownGraceMs: number;
+  maxBatch?: number;
+  batchDelayMs?: number;
+  modelBatching?: BatchingConfig['perModel'];
   testHooks?: boolean;
 }
 
@@ -213,6 +263,11 @@ export function parseConfig(argv: readonly string[] = process.argv.slice(2)): Ba
     maxEarlyCancels: o.maxEarlyCancels,
     maxRecords: o.maxRecords,
     shutdownGraceMs: o.shutdownGraceMs,
+    batching: {
+      maxBatch: o.maxBatch ?? null,
+      maxDelayMs: o.batchDelayMs ?? null,
+      perModel: o.modelBatching ?? {},
+    },
     testHooks: o.testHooks === true,
   };
 }

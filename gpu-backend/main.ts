@@ -4,6 +4,7 @@
 import { CommanderError } from 'commander';
 import { parseConfig, type BackendConfig } from './config.js';
 import { jsonLogger } from './log.js';
+import { BACKEND_NODE_FLAGS, hasBackendNodeFlags } from './node-flags.js';
 import { startServer } from './server.js';
 
 const log = jsonLogger();
@@ -16,6 +17,15 @@ try {
   throw e;
 }
 if (!config.token) log('warn', 'no --token / SPINN_BACKEND_TOKEN set: the API accepts unauthenticated calls');
+if (!hasBackendNodeFlags()) {
+  log(
+    'warn',
+    'started without the recommended Node flags (gpu-backend/node-flags.ts): more CPU per request',
+    {
+      missing: BACKEND_NODE_FLAGS.filter((f) => !process.execArgv.includes(f)),
+    },
+  );
+}
 
 try {
   const running = await startServer(config, log);

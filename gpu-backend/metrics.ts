@@ -89,11 +89,15 @@ function gauge(name: string, help: string, samples: [Labels, number][]): string[
 /** Seconds buckets from 0.5 ms to 10 s: block-level work on a GPU up to a whole model on a slow CPU. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** Requests per batch: powers of two up to the largest batch allowed (batching.ts). */
+const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+
 /** Live values read at scrape time. */
 export interface GaugeSnapshot {
   workers: number;
   workersReady: number;
   busy: number;
+  running: number;
   queued: number;
   maxQueue: number;
   provider: string;
@@ -129,7 +133,32 @@ export class BackendMetrics {
     'Time a request waited for a free worker.',
     LATENCY_BUCKETS,
   );
+  readonly batchSize = new Histogram(
+    'spinn_backend_request_batch_size',
+    'Requests dispatched together in the batch each request ran in (1: it ran alone).',
+    BATCH_BUCKETS,
+  );
   private readonly startedAt = Date.now();
+
+  /** Accounts one answered request (the internal API's and the Open Inference Protocol's alike). */
+  observeOutcome(
+    o: {
+      status: 'done' | 'cancelled' | 'failed';
+      exit: number | null;
+      blocksRun: number;
+      computeMs: number;
+      queueMs: number;
+      batchSize: number;
+    },
+    waitedInQueue: boolean,
+  ): void {
+    this.requests.inc({ status: o.status });
+    this.blocksRun.inc({}, o.blocksRun);
+    if (o.status === 'done' && o.exit !== null) this.exits.inc({ exit: String(o.exit) });
+    if (o.computeMs > 0 || o.status !== 'cancelled') this.compute.observe(o.computeMs / 1000);
+    if (waitedInQueue) this.queueWait.observe(o.queueMs / 1000);
+    if (o.batchSize > 0) this.batchSize.observe(o.batchSize);
+  }
 
   constructor() {
     for (const status of ['done', 'cancelled', 'failed']) this.requests.init({ status });
@@ -145,13 +174,17 @@ export class BackendMetrics {
       ...this.exits.render(),
       ...this.compute.render(),
       ...this.queueWait.render(),
+      ...this.batchSize.render(),
       ...gauge('spinn_backend_queue_depth', 'Requests waiting for a free worker.', [[{}, g.queued]]),
       ...gauge('spinn_backend_queue_capacity', 'Most requests allowed to wait.', [[{}, g.maxQueue]]),
       ...gauge('spinn_backend_workers', 'Inference worker threads configured.', [[{}, g.workers]]),
       ...gauge('spinn_backend_workers_ready', 'Inference worker threads loaded and serving.', [
         [{}, g.workersReady],
       ]),
-      ...gauge('spinn_backend_workers_busy', 'Inference worker threads running a request.', [[{}, g.busy]]),
+      ...gauge('spinn_backend_workers_busy', 'Inference worker threads running a batch.', [[{}, g.busy]]),
+      ...gauge('spinn_backend_requests_running', 'Requests in running batches that have not answered yet.', [
+        [{}, g.running],
+      ]),
       ...gauge('spinn_backend_worker_restarts', 'Inference workers replaced after a crash since start.', [
         [{}, g.workerRestarts],
       ]),

@@ -25,6 +25,8 @@ export interface RequestRecord {
   queueMs: number | null;
   serverMs: number | null;
   totalMs: number | null;
+  /** Requests dispatched together in its batch (1: it ran alone; null until it ran). */
+  batchSize: number | null;
   cancelled: boolean;
   /** How the first cancel found the request. */
   cancelState: CancelState | null;

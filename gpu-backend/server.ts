@@ -27,6 +27,10 @@ export interface Backend {
 /** Loads the models and starts the workers (resolves once they are warm). */
 export async function createBackend(config: BackendConfig, log: Logger = jsonLogger()): Promise<Backend> {
   const models = loadModels(config.modelsDir, config.modelIds);
+  const unknown = Object.keys(config.batching.perModel).filter(
+    (id) => !models.some((m) => m.manifest.id === id),
+  );
+  if (unknown.length) throw new Error(`batching is set for model(s) not served here: ${unknown.join(', ')}`);
   const pool = new InferencePool({
     models,
     workers: config.workers,
@@ -34,6 +38,7 @@ export async function createBackend(config: BackendConfig, log: Logger = jsonLog
     spinning: config.spinning,
     provider: config.provider,
     maxQueue: config.maxQueue,
+    batching: config.batching,
     testHooks: config.testHooks,
     log,
   });

@@ -1,6 +1,6 @@
 // Starts the real SPINN-TS stack on loopback — the inference backend (Node + onnxruntime-node) and the edge worker
-// under `wrangler dev` (local workerd) — for the demo, the integration tests and the benchmarks, and stops it
-// cleanly. Each service runs in its own process group and is stopped by signalling the group, because killing only
+// under `wrangler dev` (local workerd) with fresh API keys, as deployed — for the demo, the integration tests and
+// the benchmarks, and stops it cleanly. Each service runs in its own process group and is stopped by signalling the group, because killing only
 // `npx` leaves workerd children behind.
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -8,6 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BACKEND_NODE_FLAGS } from '../gpu-backend/node-flags.js';
+import { bearer, makeApiKeys } from './api-keys.js';
 import { createCpuQuota } from './cpu-quota.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -106,7 +108,16 @@ export interface BackendOptions {
 
 export async function startBackend(o: BackendOptions = {}): Promise<Service> {
   const port = o.port ?? (await freePort());
-  const args = ['--import', 'tsx', 'gpu-backend/main.ts', '--port', String(port), '--host', '127.0.0.1'];
+  const args = [
+    ...BACKEND_NODE_FLAGS,
+    '--import',
+    'tsx',
+    'gpu-backend/main.ts',
+    '--port',
+    String(port),
+    '--host',
+    '127.0.0.1',
+  ];
   if (o.token) args.push('--token', o.token);
   if (o.workers) args.push('--workers', String(o.workers));
   if (o.threads) args.push('--threads', String(o.threads));
@@ -141,17 +152,27 @@ export interface EdgeOptions {
   port?: number;
   backendUrl: string;
   token?: string;
+  /** API keys the edge accepts (named key0, key1, …): a count of fresh keys (default 1) or the keys. */
+  apiKeys?: number | string[];
   vars?: Record<string, string>;
 }
 
+export interface EdgeService extends Service {
+  /** The API keys the edge accepts, in clear. */
+  apiKeys: string[];
+}
+
 /** `wrangler dev` on loopback: the real worker in local workerd, with its own throwaway state folder. */
-export async function startEdge(o: EdgeOptions): Promise<Service> {
+export async function startEdge(o: EdgeOptions): Promise<EdgeService> {
   const port = o.port ?? (await freePort());
   const inspector = await freePort();
   const state = mkdtempSync(join(tmpdir(), 'spinn-wrangler-'));
+  const keys = await makeApiKeys(o.apiKeys ?? 1);
   const vars = {
     BACKEND_URL: o.backendUrl,
     ...(o.token ? { BACKEND_TOKEN: o.token } : {}),
+    // Hashes only: the keys themselves never leave this process.
+    ...(keys.keys.length ? { API_KEYS: keys.apiKeysVar } : {}),
     ...(o.vars ?? {}),
   };
   const args = [
@@ -182,26 +203,37 @@ export async function startEdge(o: EdgeOptions): Promise<Service> {
     await stop();
     throw e;
   }
-  return { url, pid: child.pid!, log, stop };
+  return { url, pid: child.pid!, log, stop, apiKeys: keys.keys };
 }
 
 export interface Stack {
   backend: Service;
-  edge: Service;
+  edge: EdgeService;
   token: string;
+  /** The edge's first API key, for clients (`SpinnClient({ apiKey })`). */
+  apiKey: string;
+  /** `authorization` header presenting `apiKey`, for raw requests to the edge. */
+  edgeHeaders: Record<string, string>;
   stop(): Promise<void>;
 }
 
 export async function startStack(
-  o: { backend?: BackendOptions; edgeVars?: Record<string, string>; edgePort?: number } = {},
+  o: {
+    backend?: BackendOptions;
+    edgeVars?: Record<string, string>;
+    edgePort?: number;
+    /** API keys of the edge: a count of fresh keys (default 1) or the keys (see EdgeOptions). */
+    apiKeys?: number | string[];
+  } = {},
 ): Promise<Stack> {
   const token = o.backend?.token ?? `dev-${Math.random().toString(36).slice(2)}`;
   const backend = await startBackend({ ...o.backend, token });
-  let edge: Service;
+  let edge: EdgeService;
   try {
     edge = await startEdge({
       backendUrl: backend.url,
       token,
+      apiKeys: o.apiKeys ?? 1,
       ...(o.edgeVars ? { vars: o.edgeVars } : {}),
       ...(o.edgePort ? { port: o.edgePort } : {}),
     });
@@ -209,10 +241,13 @@ export async function startStack(
     await backend.stop();
     throw e;
   }
+  const apiKey = edge.apiKeys[0] ?? '';
   const stack: Stack = {
     backend,
     edge,
     token,
+    apiKey,
+    edgeHeaders: apiKey ? bearer(apiKey) : {},
     // Stops the services the stack holds now: an experiment may have replaced a killed backend with a new one.
     async stop() {
       await stack.edge.stop();

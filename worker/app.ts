@@ -1,15 +1,18 @@
-// The Hono application: CORS for browser clients, the route modules, and the one error shape of the API
-// (`{ error }` JSON): an HttpError carries its status, a wire or offload validation error is a 400, every message is
-// capped by core's publicErrorMessage, and anything unexpected is a 500 with a fixed text (details only logged).
+// The Hono application: CORS for browser clients, access control and per-key limits on the routes that spend
+// backend time or touch request state, the route modules, and the one error shape of the API (`{ error }` JSON, with
+// the status and headers an HttpError carries; a wire or offload validation error is a 400; every message capped by
+// core's publicErrorMessage; anything unexpected a 500 with a fixed text, the details only logged).
 
-import { Hono } from 'hono';
-import { cors } from 'hono/cors';
+import { Hono, type Context } from 'hono';
+import { requireApiKey } from './auth.js';
+import { corsPolicy } from './cors.js';
+import { readConfig, type AppEnv } from './env.js';
+import { HttpError, type ErrorBody } from './http-error.js';
+import { inflightCap, rateLimit } from './limits.js';
+import { discardUnreadBody } from './read-body.js';
 import { OffloadError } from '../core/offload-validation.js';
 import { INTERNAL_ERROR_MESSAGE, publicErrorMessage } from '../core/public-error.js';
 import { WireError } from '../core/wire.js';
-import { readConfig, type Env } from './env.js';
-import { HttpError, type ErrorBody } from './http-error.js';
-import { drainBody } from './read-body.js';
 import { healthRoutes } from './routes/health.js';
 import { inferRoutes } from './routes/infer.js';
 import { modelRoutes } from './routes/models.js';
@@ -17,26 +20,15 @@ import { openapiRoutes } from './routes/openapi.js';
 import { planRoutes } from './routes/plan.js';
 import { requestRoutes } from './routes/requests.js';
 
-export const app = new Hono<{ Bindings: Env }>();
+export const app = new Hono<AppEnv>();
 
-app.use(
-  '*',
-  cors({
-    origin: '*',
-    allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
-    allowHeaders: ['content-type', 'if-none-match'],
-    exposeHeaders: ['etag', 'content-length'],
-    maxAge: 86400,
-  }),
-);
+app.use('*', corsPolicy);
 
-// An error answered before the request body was read leaves it on the connection, which workerd then resets; the
-// client's next request on that pooled connection would be lost (seen by the hostile storm as ECONNRESET after a
-// 415). Reading the rest (bounded by the offload limit) keeps the connection usable.
-app.use('*', async (c, next) => {
-  await next();
-  if (c.res.status >= 400) await drainBody(c.req.raw, readConfig(c.env).maxOffloadBytes);
-});
+// Keyed: everything that costs backend time (infer, plan) or reads and changes request state. The catalogue (model
+// list, manifests, model files, OpenAPI) and /healthz stay public: the model files are what every device downloads
+// and runs, the same bytes are public static assets for the demo page, and they are cached as `public`.
+for (const path of ['/v1/infer', '/v1/plan', '/v1/requests/*']) app.use(path, requireApiKey, rateLimit);
+app.post('/v1/infer', inflightCap);
 
 app.route('/', inferRoutes);
 app.route('/', planRoutes);
@@ -45,13 +37,22 @@ app.route('/', modelRoutes);
 app.route('/', healthRoutes);
 app.route('/', openapiRoutes);
 
-app.notFound((c) =>
-  c.json<ErrorBody>({ error: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404),
-);
+/** Reads what is left of the request body before an error answer (read-body.ts says why). */
+const discard = (c: Context<AppEnv>) => {
+  const config = readConfig(c.env);
+  return discardUnreadBody(c.req.raw, config.maxOffloadBytes, config.bodyTimeoutMs);
+};
 
-app.onError((err, c) => {
+app.notFound(async (c) => {
+  await discard(c);
+  const route = `${c.req.method} ${new URL(c.req.url).pathname}`;
+  return c.json<ErrorBody>({ error: publicErrorMessage(`no route for ${route}`) }, 404);
+});
+
+app.onError(async (err, c) => {
+  await discard(c);
   if (err instanceof HttpError)
-    return c.json<ErrorBody>({ error: publicErrorMessage(err.message) }, err.status);
+    return c.json<ErrorBody>({ error: publicErrorMessage(err.message) }, err.status, err.headers);
   if (err instanceof WireError || err instanceof OffloadError)
     return c.json<ErrorBody>({ error: publicErrorMessage(err.message) }, 400);
   console.error('unhandled error', err);

@@ -20,6 +20,8 @@ export interface ResultFields {
 
 export interface RequestRecord {
   requestId: string;
+  /** Name of the API key that first used the id (worker/auth.ts); only it may read, cancel or offload it. */
+  owner: string;
   status: LifecycleStatus;
   /** Epoch ms of each transition this request went through (the edge's clock). */
   timestamps: Partial<Record<LifecycleStatus, number>>;
@@ -36,9 +38,10 @@ export interface RequestRecord {
   backendCancel: BackendCancelAnswer | null;
 }
 
-export function newRecord(requestId: string): RequestRecord {
+export function newRecord(requestId: string, owner: string): RequestRecord {
   return {
     requestId,
+    owner,
     status: 'pending',
     timestamps: {},
     modelId: null,
@@ -49,6 +52,29 @@ export function newRecord(requestId: string): RequestRecord {
     error: null,
     backendCancel: null,
   };
+}
+
+/** Longest text a record keeps (errors, the backend's cancel answer), so a record's size has a bound. */
+export const MAX_RECORD_TEXT = 2000;
+
+/** Caps the record's free-text fields in place: what the backend says is stored, however long it was. */
+export function boundRecord(record: RequestRecord): RequestRecord {
+  if (record.error && record.error.length > MAX_RECORD_TEXT)
+    record.error = record.error.slice(0, MAX_RECORD_TEXT);
+  const cancel = record.backendCancel;
+  if (cancel?.error && cancel.error.length > MAX_RECORD_TEXT)
+    cancel.error = cancel.error.slice(0, MAX_RECORD_TEXT);
+  if (cancel && cancel.body !== undefined) {
+    const text = typeof cancel.body === 'string' ? cancel.body : JSON.stringify(cancel.body);
+    if (text.length > MAX_RECORD_TEXT) cancel.body = text.slice(0, MAX_RECORD_TEXT);
+  }
+  return record;
+}
+
+/** The record as GET /v1/requests/:id shows it to its owner. */
+export function publicRecord(record: RequestRecord): Omit<RequestRecord, 'owner'> {
+  const { owner: _owner, ...rest } = record;
+  return rest;
 }
 
 export function transition(record: RequestRecord, status: LifecycleStatus, at = Date.now()): void {
@@ -92,7 +118,7 @@ export function resultMessageOf(record: RequestRecord): ResultMessage {
       ? (record.result ?? EMPTY_FIELDS)
       : { ...EMPTY_FIELDS, ...pickTimes(record.result) }),
   };
-  if (record.error) msg.error = record.error.slice(0, 2000);
+  if (record.error) msg.error = record.error.slice(0, MAX_RECORD_TEXT);
   return msg;
 }
 

@@ -1,7 +1,10 @@
 // The RequestState Durable Object: one instance per request id, the single truth for that request's lifecycle.
 // It serialises offload and cancel for the id (a cancel that arrives first wins; a second offload is refused),
 // makes the backend call with an AbortController so a cancel can stop it, and keeps the record in durable storage
-// (surviving eviction) until an alarm deletes it (REQUEST_RETENTION_MS, default an hour, after first seen).
+// (surviving eviction) until an alarm deletes it: REQUEST_RETENTION_MS (an hour) after an offload first reached it,
+// or CANCEL_TOMBSTONE_MS (a minute) after a cancel for an id no offload has claimed, so random cancels leave nothing
+// behind for long. The id belongs to the API key that first used it: any other key is told it does not exist.
+// A record's size is bounded (boundRecord), so storage per request is too.
 
 import { DurableObject } from 'cloudflare:workers';
 import type { BackendLoad } from '../core/scheduler-context.js';
@@ -9,8 +12,10 @@ import type { ResultMessage } from '../core/wire.js';
 import { backendCancel, backendInfer, type BackendCancelAnswer } from './backend-client.js';
 import { readConfig, type Env } from './env.js';
 import {
+  boundRecord,
   isFinal,
   newRecord,
+  publicRecord,
   resultFields,
   resultMessageOf,
   transition,
@@ -21,6 +26,8 @@ const KEY = 'record';
 
 export interface OffloadInput {
   requestId: string;
+  /** The caller's key name (worker/auth.ts). */
+  owner: string;
   modelId: string;
   split: number;
   threshold: number;
@@ -65,27 +72,29 @@ export class RequestState extends DurableObject<Env> {
     });
   }
 
-  /** The stored record, or null for an id this object never saw (nothing is written). */
-  async snapshot(): Promise<RequestRecord | null> {
-    return this.record;
+  /** The stored record, or null for an id this object never saw or that `owner` does not own (nothing is written). */
+  async snapshot(owner: string): Promise<Omit<RequestRecord, 'owner'> | null> {
+    return this.record?.owner === owner ? publicRecord(this.record) : null;
   }
 
   async offload(input: OffloadInput): Promise<OffloadReply> {
     const config = readConfig(this.env);
     let record = this.record;
-    if (record?.cancelledBeforeOffload && record.modelId === null) {
-      // The cancel got here first: answer `cancelled` and never contact the backend.
+    if (record?.cancelledBeforeOffload && record.modelId === null && record.owner === input.owner) {
+      // The cancel got here first: answer `cancelled` and never contact the backend. The id is a request now, kept
+      // as long as any other.
       Object.assign(record, { modelId: input.modelId, split: input.split, threshold: input.threshold });
-      await this.save(record);
+      await this.save(record, { keepForMs: config.requestRetentionMs });
       return { kind: 'result', httpStatus: 200, result: resultMessageOf(record) };
     }
     if (record) {
+      // Reused, or used by another key: the same answer either way, so the owner of an id stays private.
       return {
         kind: 'conflict',
-        error: `request ${input.requestId} already has an offload (status ${record.status}); request ids are single-use`,
+        error: `request ${input.requestId} was already used; request ids are single-use`,
       };
     }
-    record = newRecord(input.requestId);
+    record = newRecord(input.requestId, input.owner);
     Object.assign(record, { modelId: input.modelId, split: input.split, threshold: input.threshold });
     transition(record, 'pending');
     transition(record, 'running');
@@ -95,7 +104,7 @@ export class RequestState extends DurableObject<Env> {
     // Start the backend call before persisting `running`: a Durable Object holds outgoing requests made after a
     // write until that write is durable (output gate), which put ~15 ms of local storage flush on every request.
     const pending = backendInfer(config, input.body, controller.signal);
-    await this.save(record, { confirmed: false });
+    await this.save(record, { confirmed: false, keepForMs: config.requestRetentionMs });
 
     const outcome = await pending;
     this.inflight = null;
@@ -121,6 +130,8 @@ export class RequestState extends DurableObject<Env> {
         httpStatus = 504;
         record.error = outcome.error;
         transition(record, 'failed');
+        // Our fetch is gone, but the backend may still be computing an answer nobody will read: stop it.
+        this.cancelAbandoned(record);
         break;
       case 'unreachable':
       case 'bad-response':
@@ -141,8 +152,10 @@ export class RequestState extends DurableObject<Env> {
     return { kind: 'result', httpStatus, result: resultMessageOf(record), ...load };
   }
 
-  async cancel(requestId: string): Promise<CancelReply> {
+  /** Cancels the request; null when the id belongs to another key (the route answers 404, and nothing changes). */
+  async cancel(requestId: string, owner: string): Promise<CancelReply | null> {
     let record = this.record;
+    if (record && record.owner !== owner) return null;
     if (record && isFinal(record.status)) {
       // Idempotent: the request already ended (or was cancelled); report the same final state again.
       const backend = this.cancelling
@@ -154,7 +167,9 @@ export class RequestState extends DurableObject<Env> {
       return this.cancelReply(record, backend);
     }
     if (!record) {
-      record = newRecord(requestId);
+      // Remembered only for CANCEL_TOMBSTONE_MS: long enough for the offload it overtook (whose body must arrive
+      // within BODY_TIMEOUT_MS), short enough that cancels of random ids leave nothing behind.
+      record = newRecord(requestId, owner);
       record.cancelledBeforeOffload = true;
       transition(record, 'cancelled');
       record.backendCancel = {
@@ -162,7 +177,7 @@ export class RequestState extends DurableObject<Env> {
         skipped: 'no offload reached the edge yet; the backend was not involved',
       };
       this.record = record;
-      await this.save(record);
+      await this.save(record, { keepForMs: readConfig(this.env).cancelTombstoneMs });
       return this.cancelReply(record, record.backendCancel);
     }
     // pending or running: stop our fetch now, then tell the backend to stop computing.
@@ -180,12 +195,29 @@ export class RequestState extends DurableObject<Env> {
     return this.cancelReply(record, record.backendCancel);
   }
 
+  /**
+   * What this id keeps in durable storage: stored keys and the SQLite database's size in bytes (what Cloudflare
+   * bills). Not on the HTTP API; tests and operators call it through the binding to measure retention.
+   */
+  async footprint(): Promise<{ keys: number; bytes: number }> {
+    const keys = (await this.ctx.storage.list()).size;
+    return { keys, bytes: this.ctx.storage.sql.databaseSize };
+  }
+
   override async alarm(): Promise<void> {
     this.inflight?.abort();
     this.inflight = null;
     this.record = null;
-    this.alarmSet = false;
     await this.ctx.storage.deleteAll();
+  }
+
+  /** Tells the backend to stop a request whose answer we gave up on; its reply is kept in the record. */
+  private cancelAbandoned(record: RequestRecord): void {
+    const done = backendCancel(readConfig(this.env), record.requestId).then(async (answer) => {
+      record.backendCancel = answer;
+      await this.save(record, { confirmed: false });
+    });
+    this.ctx.waitUntil(done);
   }
 
   private cancelReply(record: RequestRecord, backend: BackendCancelAnswer): CancelReply {
@@ -197,24 +229,21 @@ export class RequestState extends DurableObject<Env> {
     };
   }
 
-  private alarmSet = false;
-
   /**
-   * Persists the record. `confirmed: false` lets replies leave before the write is durable (the DO's output gate
-   * would otherwise hold them for the flush); use it only where losing the write cannot change what a later call does.
+   * Persists the record (its text fields capped). `confirmed: false` lets replies leave before the write is durable
+   * (the DO's output gate would otherwise hold them for the flush); use it only where losing the write cannot change
+   * what a later call does. `keepForMs` (re)sets the alarm that deletes everything this object stores.
    */
-  private async save(record: RequestRecord, opts: { confirmed?: boolean } = {}): Promise<void> {
+  private async save(
+    record: RequestRecord,
+    opts: { confirmed?: boolean; keepForMs?: number } = {},
+  ): Promise<void> {
     // The alarm deleted this request while a call was still running: do not resurrect it.
     if (this.record !== record) return;
     const allowUnconfirmed = opts.confirmed === false;
-    await this.ctx.storage.put(KEY, record, { allowUnconfirmed });
-    if (!this.alarmSet) {
-      this.alarmSet = true;
-      if ((await this.ctx.storage.getAlarm()) === null) {
-        await this.ctx.storage.setAlarm(Date.now() + readConfig(this.env).requestRetentionMs, {
-          allowUnconfirmed,
-        });
-      }
+    await this.ctx.storage.put(KEY, boundRecord(record), { allowUnconfirmed });
+    if (opts.keepForMs !== undefined) {
+      await this.ctx.storage.setAlarm(Date.now() + opts.keepForMs, { allowUnconfirmed });
     }
   }
 }

@@ -13,6 +13,8 @@ export interface DeviceHostOptions {
   /** Share of one core (e.g. 0.25). */
   cpuFraction: number;
   edgeUrl: string;
+  /** The edge's API key (the stack's), handed to the device's client. */
+  apiKey: string;
   images: number;
   /** Command prefix (e.g. ['ip', 'netns', 'exec', ns]) to run the device inside a network namespace. */
   wrap?: string[];
@@ -50,6 +52,7 @@ export class DeviceHost {
     const env = {
       ...process.env,
       SPINN_EDGE_URL: this.o.edgeUrl,
+      SPINN_API_KEY: this.o.apiKey,
       SPINN_IMAGES: String(this.o.images),
     };
     const wrap = this.o.wrap ?? [];

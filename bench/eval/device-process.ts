@@ -11,6 +11,7 @@ import { loadFashionMnist } from '../../tools/dataset/fashion-mnist.js';
 import type { DeviceJob, FromDevice, RequestRecord, ToDevice } from './device-protocol.js';
 
 const edgeUrl = process.env.SPINN_EDGE_URL!;
+const apiKey = process.env.SPINN_API_KEY || undefined;
 const modelId = process.env.SPINN_MODEL ?? 'resnet56-fmnist';
 const ds = loadFashionMnist('test', { limit: Number(process.env.SPINN_IMAGES ?? 1000) });
 const ort = await loadOrtWebForNode({ numThreads: 1 });
@@ -35,6 +36,7 @@ const pixels = (i: number) => ds.images.subarray(i * 784, (i + 1) * 784);
 function newClient(job: DeviceJob) {
   return new SpinnClient({
     edgeUrl,
+    ...(apiKey ? { apiKey } : {}),
     modelId,
     fetch: deviceFetch,
     ort,

@@ -107,6 +107,7 @@ try {
     DeviceHost.start({
       cpuFraction,
       edgeUrl: proxy.url,
+      apiKey: stack.apiKey,
       images: 1000,
       ...(netns ? { wrap: netns.exec } : {}),
     });

@@ -9,6 +9,7 @@ import {
   type ClassifyResult,
 } from '../../client/index.js';
 import { latencyChart, decidedChart, exitHistogram } from './charts.js';
+import { describeAccess, readApiKey, withApiKey } from './api-key.js';
 import { byId, fmtBytes, fmtMs, h } from './dom.js';
 import { DEVICE_SPEEDS, EmulatedDevice } from './emulated-device.js';
 import { EdgeHealth } from './edge-health.js';
@@ -22,6 +23,7 @@ import { renderTimeline, summary } from './timeline.js';
 const GALLERY_SIZE = 24;
 const params = new URL(location.href).searchParams;
 const EDGE = location.origin;
+const API_KEY = readApiKey();
 const useProxy = params.get('proxy') !== '0';
 
 const link = new EmulatedLink();
@@ -195,7 +197,14 @@ async function classify(
   if (!client) return undefined;
   const preset = presetById(el.preset.value);
   const context = planContext({ uplinkBitsPerSecond: link.bandwidthBps, deviceFactor: device.factor });
-  const chosen = await choosePlan(EDGE, modelId, preset, context, el.useScheduler.checked);
+  const chosen = await choosePlan(
+    EDGE,
+    modelId,
+    preset,
+    context,
+    el.useScheduler.checked,
+    withApiKey(API_KEY),
+  );
   const plan = { ...chosen, split: Math.min(chosen.split, nBlocks) };
   renderPlan(plan);
   const r: RequestRecord = {
@@ -334,6 +343,7 @@ async function init(): Promise<void> {
     if (!params.get('model') && cat.models[0]) modelId = cat.models[0].id;
     client ??= new SpinnClient({
       edgeUrl: EDGE,
+      ...(API_KEY ? { apiKey: API_KEY } : {}),
       modelId,
       fetch: link.fetch,
       ort: device.wrap(await importOnnxruntimeWeb()),
@@ -354,13 +364,17 @@ async function init(): Promise<void> {
     const files = nBlocks + nExits;
     link.onModelFile = () => status(`Downloading model files: ${link.modelFiles} / ${files}…`);
     status(`Loading ${files} model files (or the browser's cached copies) and the sample images…`);
-    const [set] = await Promise.all([loadSamples(location.href, 1000), client.load('all')]);
+    const [set, , access] = await Promise.all([
+      loadSamples(location.href, 1000),
+      client.load('all'),
+      describeAccess(EDGE, API_KEY),
+    ]);
     samples = set;
     buildGallery(set);
     renderCharts();
     el.runtime.textContent =
       `onnxruntime-web (WebAssembly, 1 thread) ${useProxy ? 'in a Web Worker (wasm proxy)' : 'on the page thread'}; ` +
-      `model ${modelId}: ${nBlocks} blocks, ${nExits} exits; ${link.modelFiles} files downloaded, ${files - link.modelFiles} from the browser cache.`;
+      `model ${modelId}: ${nBlocks} blocks, ${nExits} exits; ${link.modelFiles} files downloaded, ${files - link.modelFiles} from the browser cache; edge: ${access}.`;
     status(`Ready. Model ${modelId} loaded; pick an image.`);
     setState('ready');
   } catch (e) {

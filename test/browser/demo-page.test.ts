@@ -128,7 +128,8 @@ describe('demo page in Chromium against the real worker and backend', () => {
 
   it('loads the library bundle, onnxruntime-web in its proxy worker, the model and the sample', async () => {
     const started = performance.now();
-    await page.goto(`${stack.edge.url}/`);
+    // The key rides in the fragment (never sent to a server); the page keeps it for the session.
+    await page.goto(`${stack.edge.url}/#key=${stack.apiKey}`);
     await page.waitForFunction(() => ['ready', 'error'].includes(document.body.dataset.state ?? ''), null, {
       timeout: 120_000,
     });
@@ -139,6 +140,9 @@ describe('demo page in Chromium against the real worker and backend', () => {
     expect(page.workers().map((w) => new URL(w.url()).pathname)).toContain('/lib/ort/ort.wasm.min.mjs');
     expect(await page.locator('#gallery button').count()).toBe(GALLERY);
     await expect.poll(() => page.getAttribute('#edge-badge', 'data-edge')).toBe('online');
+    // The edge accepted the key, and the key left the address bar.
+    expect(await page.locator('#runtime').textContent()).toMatch(/edge: API key accepted/);
+    expect(await page.evaluate(() => location.hash)).toBe('');
   });
 
   it('decides on the device: device-only preset and early exits before the split', async () => {
@@ -184,7 +188,7 @@ describe('demo page in Chromium against the real worker and backend', () => {
   it("uses the edge scheduler's plan when the edge has one (POST /v1/plan), else the preset's", async () => {
     const res = await fetch(`${stack.edge.url}/v1/plan`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...stack.edgeHeaders },
       body: JSON.stringify({ modelId: manifest.id }),
     });
     await res.arrayBuffer();

@@ -9,7 +9,7 @@ import { edgeModelSource, staticModelSource } from '../../client/model-source.js
 import type { OffloadOutcome } from '../../client/offload.js';
 import { raceOffload } from '../../client/race.js';
 import { newRequestId } from '../../client/request-id.js';
-import { sha256Hex } from '../../client/sha256.js';
+import { sha256Hex } from '../../core/sha256.js';
 
 describe('request ids', () => {
   it('are 22 url-safe characters, valid on the wire, and distinct', () => {

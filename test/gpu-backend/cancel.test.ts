@@ -1,7 +1,8 @@
 // Cancellation as the edge uses it: a cancel reaches a running request between two blocks (proved with the
 // request record: blocks run at the cancel vs. in the end), drops a queued request without computing, wins over an
-// offload that arrives after it, and is idempotent. One worker, one thread, real model. Where a cancel must find a
-// job running or queued, the backend's hold gate (--test-hooks) parks it first: no test here depends on timing.
+// offload that arrives after it, and is idempotent. One worker, one thread, real model; batching off, so requests
+// queue behind the one running (cancels inside a batch: batching.test.ts). Where a cancel must find a job running or
+// queued, the backend's hold gate (--test-hooks) parks it first: no test here depends on timing.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResultMessage } from '../../core/wire.js';
@@ -17,7 +18,15 @@ describe('gpu-backend cancellation', () => {
   const BLOCKS = 28;
 
   beforeAll(async () => {
-    backend = await createBackend(testConfig({ workers: 1, threads: 1, testHooks: true }), silentLogger);
+    backend = await createBackend(
+      testConfig({
+        workers: 1,
+        threads: 1,
+        testHooks: true,
+        batching: { maxBatch: 1, maxDelayMs: null, perModel: {} },
+      }),
+      silentLogger,
+    );
     image = testImages(1)[0]!;
   });
   afterAll(async () => {

@@ -47,6 +47,7 @@ export function testConfig(over: Partial<BackendConfig> = {}): BackendConfig {
     maxEarlyCancels: 1000,
     maxRecords: 1000,
     shutdownGraceMs: 5000,
+    batching: { maxBatch: null, maxDelayMs: null, perModel: {} },
     testHooks: false,
     ...over,
   };

@@ -12,11 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpinnClient } from '../../client/index.js';
 import { loadOrtWebForNode } from '../../client/node/ort-node.js';
 import { WIRE_CONTENT_TYPE, decodeResult } from '../../core/wire.js';
+import { bearer } from '../../harness/api-keys.js';
 import { freePort, startBackend, type Service } from '../../harness/stack.js';
 import { loadFmnistTest } from '../client/support/fmnist.js';
 import { expectedAnswer, referenceLogits } from '../client/support/reference.js';
 import { startWorker, type RunningWorker } from '../support/start-worker.js';
-import { edgeCredentials } from './support/credentials.js';
 import { knownOffloads, manifest, type KnownOffload } from './support/valid-offloads.js';
 
 const TOKEN = 'fault-backend-token';
@@ -30,7 +30,6 @@ let backend: Service;
 let worker: RunningWorker;
 let known: KnownOffload[];
 let storage: string;
-const creds = edgeCredentials();
 
 beforeAll(async () => {
   port = await freePort();
@@ -42,7 +41,9 @@ beforeAll(async () => {
     backendUrl: backend.url,
     backendToken: TOKEN,
     persistDir: storage,
-    vars: { BACKEND_TIMEOUT_MS: String(EDGE_TIMEOUT_MS), ...creds.vars },
+    // One key per load generator, as separate clients would have (a key's in-flight cap is per key).
+    apiKeys: SENDERS + CLIENTS,
+    vars: { BACKEND_TIMEOUT_MS: String(EDGE_TIMEOUT_MS) },
   });
   known = await knownOffloads(4, [0, 5, 13, 27], 200);
 }, 180_000);
@@ -60,6 +61,8 @@ afterAll(async () => {
 
 interface Answer {
   requestId: string;
+  /** The sender (and so the API key) that sent it: request ids belong to their key. */
+  sender: number;
   status: number | 'lost';
   result?: ReturnType<typeof decodeResult>;
   error?: string;
@@ -92,11 +95,11 @@ describe('faults under load', () => {
       while (running) {
         const k = known[seq % known.length]!;
         const requestId = `fault-${s}-${seq++}`;
-        const a: Answer = { requestId, status: 'lost', expected: k };
+        const a: Answer = { requestId, sender: s, status: 'lost', expected: k };
         try {
           const res = await fetch(`${worker.url}/v1/infer`, {
             method: 'POST',
-            headers: { 'content-type': WIRE_CONTENT_TYPE, ...creds.headers },
+            headers: { 'content-type': WIRE_CONTENT_TYPE, ...bearer(worker.apiKeys[s]!) },
             body: k.body(requestId) as BodyInit,
             signal: AbortSignal.timeout(60_000),
           });
@@ -116,14 +119,14 @@ describe('faults under load', () => {
     const logits = await referenceLogits(manifest, samples);
     const ort = await loadOrtWebForNode({ numThreads: 1 });
     const clients = await Promise.all(
-      Array.from({ length: CLIENTS }, async () => {
+      Array.from({ length: CLIENTS }, async (_, ci) => {
         const c = new SpinnClient({
           edgeUrl: worker.url,
+          apiKey: worker.apiKeys[SENDERS + ci]!,
           modelId: manifest.id,
           ort,
           followEdgePlan: false,
           plan: { split: 5, threshold: 1, codec: { scheme: 'lossless' } },
-          headers: creds.headers,
           offloadTimeoutMs: 30_000,
           // The device runs its rest only when the offload failed: every answer is the server's or a fallback.
           localContinuation: 'on-failure',
@@ -233,7 +236,9 @@ describe('faults under load', () => {
     const disagreements: string[] = [];
     for (const a of answers) {
       const rec = (await (
-        await fetch(`${worker.url}/v1/requests/${a.requestId}`, { headers: creds.headers })
+        await fetch(`${worker.url}/v1/requests/${a.requestId}`, {
+          headers: bearer(worker.apiKeys[a.sender]!),
+        })
       ).json()) as { status?: string };
       const want = a.status === 200 ? 'done' : 'failed';
       if (rec.status !== want)

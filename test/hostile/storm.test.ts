@@ -14,10 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeOffload, decodeResult, WIRE_CONTENT_TYPE } from '../../core/wire.js';
+import { bearer } from '../../harness/api-keys.js';
 import { startBackend, type Service } from '../../harness/stack.js';
 import { hostileCases } from '../support/hostile-bodies.js';
 import { startWorker, type RunningWorker } from '../support/start-worker.js';
-import { edgeCredentials } from './support/credentials.js';
 import { descendants, folderBytes, rssBytes, startTicks } from './support/process-stats.js';
 import { stormBatch, type StormContext, type StormRequest } from './support/storm-inputs.js';
 import { send, type Endpoints } from './support/storm-send.js';
@@ -34,6 +34,7 @@ let storage: string;
 let endpoints: Endpoints;
 let known: KnownOffload[];
 let validSeq = 0;
+let validEdgeHeaders: Record<string, string>;
 
 interface Tally {
   requests: number;
@@ -59,14 +60,21 @@ const tally: Tally = {
 beforeAll(async () => {
   storage = mkdtempSync(join(tmpdir(), 'spinn-storm-do-'));
   backend = await startBackend({ token: TOKEN, workers: 2, threads: 1 });
-  const creds = edgeCredentials();
+  // Two API keys, as the harness makes them: the storm's own, and one for the valid requests mixed in, so the
+  // storm's flood spends its own key's rate limit and in-flight cap, never theirs.
   worker = await startWorker({
     backendUrl: backend.url,
     backendToken: TOKEN,
     persistDir: storage,
-    ...(creds.vars ? { vars: creds.vars } : {}),
+    apiKeys: 2,
   });
-  endpoints = { edge: worker.url, backend: backend.url, backendToken: TOKEN, edgeHeaders: creds.headers };
+  endpoints = {
+    edge: worker.url,
+    backend: backend.url,
+    backendToken: TOKEN,
+    edgeHeaders: bearer(worker.apiKeys[0]!),
+  };
+  validEdgeHeaders = bearer(worker.apiKeys[1]!);
   known = await knownOffloads(6);
 }, 180_000);
 
@@ -81,7 +89,7 @@ async function validRequest(target: 'edge' | 'backend'): Promise<string | null> 
   const requestId = `valid-${validSeq}-${target}`;
   const url = target === 'edge' ? `${endpoints.edge}/v1/infer` : `${endpoints.backend}/infer`;
   const headers: Record<string, string> = { 'content-type': WIRE_CONTENT_TYPE };
-  Object.assign(headers, target === 'edge' ? endpoints.edgeHeaders : { authorization: `Bearer ${TOKEN}` });
+  Object.assign(headers, target === 'edge' ? validEdgeHeaders : { authorization: `Bearer ${TOKEN}` });
   tally.valid++;
   try {
     const res = await fetch(url, {

@@ -22,10 +22,9 @@ describe('backend down', () => {
       expect(r.decidedBy).toBe('device-fallback');
       expect(r.offloadError?.httpStatus).toBe(502);
       expect(r.label).toBe(expectedAnswer(logits[i]!, 1, manifest).label);
-      const edge = (await (await fetch(`${stack().edge.url}/v1/requests/${r.requestId}`)).json()) as Record<
-        string,
-        unknown
-      >;
+      const edge = (await (
+        await fetch(`${stack().edge.url}/v1/requests/${r.requestId}`, { headers: stack().edgeHeaders })
+      ).json()) as Record<string, unknown>;
       expect(edge.status).toBe('failed');
     }
     await client.dispose();

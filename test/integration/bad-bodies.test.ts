@@ -10,7 +10,7 @@ const { stack } = useStack();
 const post = (body: Uint8Array, type = WIRE_CONTENT_TYPE) =>
   fetch(`${stack().edge.url}/v1/infer`, {
     method: 'POST',
-    headers: { 'content-type': type },
+    headers: { 'content-type': type, ...stack().edgeHeaders },
     body: body as Uint8Array<ArrayBuffer>,
   });
 

@@ -12,7 +12,8 @@ const { stack } = useStack();
 describe('cancel before offload', () => {
   it('the cancel wins, is idempotent, and the backend never computes', async () => {
     const id = newRequestId('early');
-    const del = () => fetch(`${stack().edge.url}/v1/requests/${id}`, { method: 'DELETE' });
+    const del = () =>
+      fetch(`${stack().edge.url}/v1/requests/${id}`, { method: 'DELETE', headers: stack().edgeHeaders });
     const first = await del();
     expect(first.status).toBe(200);
     const firstBody = (await first.json()) as Record<string, unknown>;
@@ -23,7 +24,7 @@ describe('cancel before offload', () => {
     const act = await device.activation(img, 5);
     const res = await fetch(`${stack().edge.url}/v1/infer`, {
       method: 'POST',
-      headers: { 'content-type': WIRE_CONTENT_TYPE },
+      headers: { 'content-type': WIRE_CONTENT_TYPE, ...stack().edgeHeaders },
       body: offloadBody({ requestId: id, split: 5, threshold: 0.9, ...act }) as Uint8Array<ArrayBuffer>,
     });
     expect(res.status).toBe(200);

@@ -52,10 +52,9 @@ describe('local-first through the real worker and backend', () => {
       expect(rec!.blocksRun).toBe(HELD_AFTER);
       expect(rec!.blocksRunAtCancel).toBe(HELD_AFTER);
 
-      const edge = (await (await fetch(`${stack().edge.url}/v1/requests/${r.requestId}`)).json()) as Record<
-        string,
-        unknown
-      >;
+      const edge = (await (
+        await fetch(`${stack().edge.url}/v1/requests/${r.requestId}`, { headers: stack().edgeHeaders })
+      ).json()) as Record<string, unknown>;
       expect(edge.status).toBe('cancelled');
     }
     await client.dispose();

@@ -36,10 +36,9 @@ describe('server-first through the real worker and backend', () => {
       expect(r.serverStatus).toBe('done');
       expect(r.bytesSent).toBeGreaterThan(0);
       expect(r.timings.serverMs).toBeGreaterThan(0);
-      const state = (await (await fetch(`${stack().edge.url}/v1/requests/${r.requestId}`)).json()) as Record<
-        string,
-        unknown
-      >;
+      const state = (await (
+        await fetch(`${stack().edge.url}/v1/requests/${r.requestId}`, { headers: stack().edgeHeaders })
+      ).json()) as Record<string, unknown>;
       expect(state.status).toBe('done');
     }
     expect(serverAnswers).toBeGreaterThan(4);

@@ -11,6 +11,9 @@ import { loadFmnistTest } from '../client/support/fmnist.js';
 
 export const manifest = readManifest();
 
+/** API keys of the stacks this file started, by edge URL, so `newClient(edgeUrl)` presents the right one. */
+const keyByEdge = new Map<string, string>();
+
 export function useStack(
   backend: BackendOptions = {},
   edgeVars?: Record<string, string>,
@@ -18,6 +21,7 @@ export function useStack(
   let stack: Stack | undefined;
   beforeAll(async () => {
     stack = await startStack({ backend, ...(edgeVars ? { edgeVars } : {}) });
+    keyByEdge.set(stack.edge.url, stack.apiKey);
   }, 120_000);
   afterAll(async () => {
     await stack?.stop();
@@ -34,8 +38,10 @@ export async function newClient(
   edgeUrl: string,
   over: Partial<SpinnClientOptions> = {},
 ): Promise<SpinnClient> {
+  const apiKey = keyByEdge.get(edgeUrl);
   const client = new SpinnClient({
     edgeUrl,
+    ...(apiKey ? { apiKey } : {}),
     modelId: MODEL_ID,
     ort: await loadOrtWebForNode({ numThreads: 1 }),
     followEdgePlan: false,

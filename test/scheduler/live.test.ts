@@ -25,6 +25,7 @@ beforeAll(async () => {
   // Warm the stack (first Durable Object, first backend session runs) so cold starts do not enter the averages.
   const warm = new SpinnClient({
     edgeUrl: worker.url,
+    apiKey: worker.apiKeys[0]!,
     modelId: 'resnet56-fmnist',
     ort: await loadOrtWebForNode({ numThreads: 1 }),
     plan: { split: 0, threshold: 1 },
@@ -54,6 +55,7 @@ describe('scheduler, live', () => {
     const link = emulatedLink(50_000_000, 2);
     const client = new SpinnClient({
       edgeUrl: worker.url,
+      apiKey: worker.apiKeys[0]!,
       modelId: 'resnet56-fmnist',
       fetch: link.fetch,
       ort: await loadOrtWebForNode({ numThreads: 1 }),

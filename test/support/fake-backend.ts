@@ -21,6 +21,8 @@ export interface FakeBackend {
   /** How long /infer waits before answering (a cancel answers it `cancelled` early). */
   delayMs: number;
   mode: FakeMode;
+  /** Extra fields in every /cancel answer (e.g. a huge one, to test what the edge keeps of it). */
+  cancelExtra: Record<string, unknown>;
   infers: { offload: OffloadMessage; authorization: string | undefined }[];
   cancels: { requestId: string; authorization: string | undefined }[];
   /** Request ids whose /infer connection the client closed before the answer. */
@@ -103,7 +105,7 @@ export async function startFakeBackend(
       const running = pending.get(requestId);
       running?.({ ...result({ requestId, split: 0 } as OffloadMessage, 'cancelled') });
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ requestId, cancelled: Boolean(running) }));
+      res.end(JSON.stringify({ requestId, cancelled: Boolean(running), ...fake.cancelExtra }));
     } else if (req.method === 'GET' && url.pathname === '/health') {
       res
         .writeHead(200, { 'content-type': 'application/json' })
@@ -123,6 +125,7 @@ export async function startFakeBackend(
     url: `http://127.0.0.1:${port}`,
     delayMs: init.delayMs ?? 0,
     mode: init.mode ?? 'ok',
+    cancelExtra: {},
     infers: [],
     cancels: [],
     aborted: [],

@@ -1,7 +1,9 @@
 // Builds the edge worker exactly as it deploys (`wrangler deploy --dry-run`) and runs the bundle in real workerd
 // through Miniflare, configured from wrangler.toml (bindings, Durable Object, assets) with per-test overrides.
 // The bundle is cached under node_modules/.cache keyed by the sources' hash, so only the first test file of a run
-// pays the ~2 s build; each start then takes a fraction of a second. Reused by full-stack tests.
+// pays the ~2 s build; each start then takes a fraction of a second. Reused by full-stack tests. Like a deployment,
+// it serves the built site (dist/site: models without their training folders, the client bundle, the demo page)
+// and requires API keys: one fresh key by default (`worker.auth` carries it).
 
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -9,6 +11,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Miniflare } from 'miniflare';
+import { bearer, makeApiKeys } from '../../harness/api-keys.js';
+import { buildSite } from '../../tools/web/build-site.js';
+import { rememberAuth } from './wire-helpers.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -17,8 +22,15 @@ export interface StartWorkerOptions {
   backendUrl: string;
   /** Sent as `authorization: Bearer <token>` to the backend; default none. */
   backendToken?: string;
-  /** Assets folder (models); default the repo's ./models. */
+  /** Assets folder; default the built site (dist/site, what deploys). */
   assetsDir?: string;
+  /**
+   * API keys the worker accepts (named key0, key1, …): a count of fresh keys (default 1) or the keys themselves.
+   * 0 configures none (the worker then fails closed unless ALLOW_NO_KEYS_ON_LOOPBACK is set in `vars`).
+   */
+  apiKeys?: number | string[];
+  /** Overrides wrangler.toml's [[ratelimits]] KEY_RATE_LIMIT (per key; period 10 or 60 s). */
+  rateLimit?: { limit: number; period: 10 | 60 };
   /** Any other var overrides (MODELS, MAX_OFFLOAD_BYTES, BACKEND_TIMEOUT_MS). */
   vars?: Record<string, string>;
   /** Port to listen on (127.0.0.1); default a free one. */
@@ -33,6 +45,10 @@ export interface RunningWorker {
   /** Milliseconds from `new Miniflare` to ready (bundle already built). */
   startupMs: number;
   miniflare: Miniflare;
+  /** The keys configured (in clear). */
+  apiKeys: string[];
+  /** `authorization` header presenting the first key (empty when none is configured). */
+  auth: Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -87,15 +103,19 @@ export function buildWorker(): string {
 export async function startWorker(opts: StartWorkerOptions): Promise<RunningWorker> {
   const script = buildWorker();
   const { unstable_getMiniflareWorkerOptions } = await import('wrangler');
+  const assets = opts.assetsDir ?? (await buildSite({ quiet: true }));
   const { workerOptions } = unstable_getMiniflareWorkerOptions(join(REPO_ROOT, 'wrangler.toml'), undefined, {
-    overrides: { assets: { directory: opts.assetsDir ?? join(REPO_ROOT, 'models') } },
+    overrides: { assets: { directory: assets } },
   });
+  const keys = await makeApiKeys(opts.apiKeys ?? 1);
   const bindings: Record<string, unknown> = {
     ...(workerOptions.bindings ?? {}),
     BACKEND_URL: opts.backendUrl,
     ...(opts.backendToken !== undefined ? { BACKEND_TOKEN: opts.backendToken } : {}),
+    ...(keys.keys.length ? { API_KEYS: keys.apiKeysVar } : {}),
     ...(opts.vars ?? {}),
   };
+  const ratelimits = opts.rateLimit ? { ratelimits: { KEY_RATE_LIMIT: { simple: opts.rateLimit } } } : {};
   const started = performance.now();
   const miniflare = new Miniflare({
     ...workerOptions,
@@ -106,8 +126,11 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     host: '127.0.0.1',
     port: opts.port ?? 0,
     durableObjectsPersist: opts.persistDir ?? false,
+    ...ratelimits,
   } as ConstructorParameters<typeof Miniflare>[0]);
   const url = (await miniflare.ready).toString().replace(/\/$/, '');
   const startupMs = performance.now() - started;
-  return { url, startupMs, miniflare, stop: () => miniflare.dispose() };
+  const auth = keys.keys[0] ? bearer(keys.keys[0]) : {};
+  rememberAuth(url, auth);
+  return { url, startupMs, miniflare, apiKeys: keys.keys, auth, stop: () => miniflare.dispose() };
 }

@@ -35,6 +35,18 @@ export function offload(over: Partial<OffloadMessage> = {}): OffloadMessage {
   };
 }
 
+/** API key headers of the workers this process started (test/support/start-worker.ts), by base URL. */
+const authByBase = new Map<string, Record<string, string>>();
+
+/** Makes `postOffload` present `auth` to the worker at `base` (start-worker does it for every worker it starts). */
+export function rememberAuth(base: string, auth: Record<string, string>): void {
+  authByBase.set(base, auth);
+}
+
+/**
+ * POSTs an offload to the worker at `base`, with that worker's API key when this process started it; `headers`
+ * win, so a test can send a wrong key or `authorization: ''` to send none.
+ */
 export function postOffload(
   base: string,
   body: OffloadMessage | Uint8Array,
@@ -42,7 +54,7 @@ export function postOffload(
 ) {
   return fetch(`${base}/v1/infer`, {
     method: 'POST',
-    headers: { 'content-type': WIRE_CONTENT_TYPE, ...headers },
+    headers: { 'content-type': WIRE_CONTENT_TYPE, ...authByBase.get(base), ...headers },
     body: (body instanceof Uint8Array ? body : encodeMessage(body)) as Uint8Array<ArrayBuffer>,
   });
 }

@@ -26,9 +26,13 @@ afterAll(async () => {
   await backend?.close();
 });
 
-const cancel = (id: string) => fetch(`${worker.url}/v1/requests/${id}`, { method: 'DELETE' });
+const cancel = (id: string) =>
+  fetch(`${worker.url}/v1/requests/${id}`, { method: 'DELETE', headers: worker.auth });
 const getRecord = async (id: string) =>
-  (await (await fetch(`${worker.url}/v1/requests/${id}`)).json()) as Record<string, any>;
+  (await (await fetch(`${worker.url}/v1/requests/${id}`, { headers: worker.auth })).json()) as Record<
+    string,
+    any
+  >;
 
 describe('DELETE /v1/requests/:id', () => {
   it('during an in-flight offload: answers the offload `cancelled`, aborts the backend fetch, calls backend cancel', async () => {

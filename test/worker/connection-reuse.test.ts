@@ -1,7 +1,7 @@
 // A pooled connection must survive an error answered before the request body was read. workerd resets a connection
 // whose request body was left unread, so a client reusing it (browsers and Node pool connections) lost its next
 // request with ECONNRESET — the hostile storm hit it after 415s. The worker now reads the rest of the body (up to
-// the offload limit) after any error. One keep-alive socket, alternating refused and valid requests.
+// the offload limit) before any error answer. One keep-alive socket, alternating refused and valid requests.
 
 import { Agent, request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,7 +31,11 @@ function post(agent: Agent, path: string, type: string, body: Uint8Array): Promi
   return new Promise((resolve, reject) => {
     const req = request(
       `${worker.url}${path}`,
-      { method: 'POST', agent, headers: { 'content-type': type, 'content-length': body.byteLength } },
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': type, 'content-length': body.byteLength, ...worker.auth },
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));

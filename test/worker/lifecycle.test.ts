@@ -31,7 +31,7 @@ describe('request records', () => {
     }
     const second = await startWorker(opts);
     try {
-      const res = await fetch(`${second.url}/v1/requests/${msg.requestId}`);
+      const res = await fetch(`${second.url}/v1/requests/${msg.requestId}`, { headers: second.auth });
       expect(res.status).toBe(200);
       expect(await res.json()).toMatchObject({ requestId: msg.requestId, status: 'done' });
       // And the id is still single-use after the restart.
@@ -57,10 +57,9 @@ describe('request records', () => {
     }
     const second = await startWorker(opts);
     try {
-      const rec = (await (await fetch(`${second.url}/v1/requests/${msg.requestId}`)).json()) as Record<
-        string,
-        any
-      >;
+      const rec = (await (
+        await fetch(`${second.url}/v1/requests/${msg.requestId}`, { headers: second.auth })
+      ).json()) as Record<string, any>;
       expect(rec).toMatchObject({ status: 'failed', error: expect.stringMatching(/restarted/) });
       expect(Object.keys(rec.timestamps).sort()).toEqual(['failed', 'pending', 'running']);
     } finally {
@@ -77,11 +76,17 @@ describe('request records', () => {
     try {
       const msg = offload();
       expect((await readResult(await postOffload(worker.url, msg))).status).toBe('done');
-      expect((await fetch(`${worker.url}/v1/requests/${msg.requestId}`)).status).toBe(200);
+      expect(
+        (await fetch(`${worker.url}/v1/requests/${msg.requestId}`, { headers: worker.auth })).status,
+      ).toBe(200);
       await expect
-        .poll(async () => (await fetch(`${worker.url}/v1/requests/${msg.requestId}`)).status, {
-          timeout: 5_000,
-        })
+        .poll(
+          async () =>
+            (await fetch(`${worker.url}/v1/requests/${msg.requestId}`, { headers: worker.auth })).status,
+          {
+            timeout: 5_000,
+          },
+        )
         .toBe(404);
     } finally {
       await worker.stop();

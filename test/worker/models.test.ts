@@ -149,12 +149,28 @@ describe.skipIf(!existsSync(realManifest))('the real models/ folder (wrangler.to
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(block.sha256);
   });
 
-  it('does not publish training checkpoints as plain assets (.assetsignore)', async () => {
-    const source = await fetch(`${real.url}/resnet56-fmnist/train/model.onnx`);
-    expect(source.status).toBe(200);
-    await source.arrayBuffer();
-    const res = await fetch(`${real.url}/resnet56-fmnist/train/checkpoint.pt`);
-    expect(res.status).toBe(404);
-    await res.body?.cancel();
+  it('serves nothing that is not meant for clients: training folders, the source model, build files → 404', async () => {
+    const hidden = [
+      '/resnet56-fmnist/train/model.onnx',
+      '/resnet56-fmnist/train/checkpoint.pt',
+      '/resnet56-fmnist/train/train-log.json',
+      '/resnet56-fmnist/train/train.out',
+      '/resnet56-fmnist/train/meta.json',
+      '/v1/models/resnet56-fmnist/files/train/model.onnx',
+      '/v1/models/resnet56-fmnist/files/train/checkpoint.pt',
+      '/.assetsignore',
+      '/.build-hash',
+    ];
+    for (const path of hidden) {
+      const res = await fetch(`${real.url}${path}`);
+      expect(res.status, path).toBe(404);
+      await res.body?.cancel();
+    }
+    // …while what clients need is there.
+    for (const path of ['/resnet56-fmnist/manifest.json', '/lib/spinn-client.js', '/']) {
+      const res = await fetch(`${real.url}${path}`);
+      expect(res.status, path).toBe(200);
+      await res.body?.cancel();
+    }
   });
 });

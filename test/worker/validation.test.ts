@@ -21,7 +21,7 @@ beforeAll(async () => {
   worker = await startWorker({
     backendUrl: backend.url,
     assetsDir: writeFixtureAssets().dir,
-    vars: { MODELS: FIXTURE_MODEL_ID, MAX_OFFLOAD_BYTES: String(MAX) },
+    vars: { MODELS: FIXTURE_MODEL_ID, MAX_OFFLOAD_BYTES: String(MAX), CORS_ORIGINS: '*' },
   });
 });
 
@@ -44,7 +44,11 @@ describe('POST /v1/infer rejects', () => {
       415,
       /content-type must be application\/vnd\.spinn\+msgpack, got "application\/json"/,
     );
-    const none = await fetch(`${worker.url}/v1/infer`, { method: 'POST', body: new Uint8Array(8) });
+    const none = await fetch(`${worker.url}/v1/infer`, {
+      method: 'POST',
+      headers: worker.auth,
+      body: new Uint8Array(8),
+    });
     await expectError(none, 415, /content-type must be/);
   });
 
@@ -63,7 +67,10 @@ describe('POST /v1/infer rejects', () => {
     const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
       const req = request(
         `${worker.url}/v1/infer`,
-        { method: 'POST', headers: { 'content-type': WIRE_CONTENT_TYPE, 'transfer-encoding': 'chunked' } },
+        {
+          method: 'POST',
+          headers: { 'content-type': WIRE_CONTENT_TYPE, 'transfer-encoding': 'chunked', ...worker.auth },
+        },
         (res) => {
           let text = '';
           res.on('data', (d: Buffer) => (text += d.toString()));
@@ -194,8 +201,16 @@ describe('msgpack inside workerd', () => {
 
 describe('other validation', () => {
   it('GET /v1/requests/:id is 404 for an id never seen and 400 for a malformed id', async () => {
-    await expectError(await fetch(`${worker.url}/v1/requests/${newRequestId()}`), 404, /is unknown/);
-    await expectError(await fetch(`${worker.url}/v1/requests/short`), 400, /request id must be/);
+    await expectError(
+      await fetch(`${worker.url}/v1/requests/${newRequestId()}`, { headers: worker.auth }),
+      404,
+      /is unknown/,
+    );
+    await expectError(
+      await fetch(`${worker.url}/v1/requests/short`, { headers: worker.auth }),
+      400,
+      /request id must be/,
+    );
   });
 
   it('unknown routes are JSON 404s; CORS preflight is answered', async () => {

@@ -4,9 +4,9 @@
 import { Hono } from 'hono';
 import { PROTOCOL_VERSION } from '../../core/wire.js';
 import { backendHealth } from '../backend-client.js';
-import { readConfig, type Env } from '../env.js';
+import { readConfig, type AppEnv } from '../env.js';
 
-export const healthRoutes = new Hono<{ Bindings: Env }>();
+export const healthRoutes = new Hono<AppEnv>();
 
 healthRoutes.get('/healthz', async (c) => {
   const config = readConfig(c.env);

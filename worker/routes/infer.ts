@@ -8,13 +8,13 @@
 import { Hono } from 'hono';
 import { validateOffload } from '../../core/offload-validation.js';
 import { WIRE_CONTENT_TYPE, decodeOffload, encodeMessage } from '../../core/wire.js';
-import { readConfig, type Env } from '../env.js';
+import { readConfig, type AppEnv } from '../env.js';
 import { HttpError } from '../http-error.js';
 import { getManifest } from '../model-registry.js';
 import { nextPlan } from '../next-plan.js';
 import { hasMediaType, readBodyLimited } from '../read-body.js';
 
-export const inferRoutes = new Hono<{ Bindings: Env }>();
+export const inferRoutes = new Hono<AppEnv>();
 
 inferRoutes.post('/v1/infer', async (c) => {
   const config = readConfig(c.env);
@@ -24,7 +24,7 @@ inferRoutes.post('/v1/infer', async (c) => {
       `content-type must be ${WIRE_CONTENT_TYPE}, got ${JSON.stringify(c.req.header('content-type') ?? null)}`,
     );
   }
-  const body = await readBodyLimited(c.req.raw, config.maxOffloadBytes);
+  const body = await readBodyLimited(c.req.raw, config.maxOffloadBytes, config.bodyTimeoutMs);
   if (body.byteLength === 0) throw new HttpError(400, 'empty body; expected a msgpack offload');
   // WireError and OffloadError are rendered as 400 by the app's error handler.
   const offload = decodeOffload(body);
@@ -34,6 +34,7 @@ inferRoutes.post('/v1/infer', async (c) => {
   const stub = c.env.REQUEST_STATE.get(c.env.REQUEST_STATE.idFromName(offload.requestId));
   const reply = await stub.offload({
     requestId: offload.requestId,
+    owner: c.var.principal.name,
     modelId: offload.modelId,
     split: offload.split,
     threshold: offload.threshold,

@@ -1,14 +1,14 @@
 // The model catalogue: GET /v1/models, the validated manifest, and the block/exit ONNX files the manifest lists,
-// served from the static assets with the file's sha256 as ETag. Only files named in the manifest are served, so
-// nothing else in the assets folder (training checkpoints, logs) leaks through this route.
+// served from the static assets with the file's sha256 as ETag. Only the block and exit files the manifest names
+// are served: not its `source` (the single model under train/, for tools on disk) nor anything else in the assets.
 
 import { Hono } from 'hono';
 import type { ModelManifest } from '../../core/manifest.js';
-import { readConfig, type Env } from '../env.js';
+import { readConfig, type AppEnv } from '../env.js';
 import { HttpError } from '../http-error.js';
 import { fetchAsset, getManifest } from '../model-registry.js';
 
-export const modelRoutes = new Hono<{ Bindings: Env }>();
+export const modelRoutes = new Hono<AppEnv>();
 
 /** A file URL that embeds its hash may be cached forever; a bare one must be revalidated. */
 const IMMUTABLE = 'public, max-age=31536000, immutable';
@@ -16,7 +16,7 @@ const REVALIDATE = 'public, max-age=300, must-revalidate';
 
 function listedFiles(m: ModelManifest): Map<string, { sha256: string; bytes: number }> {
   const files = new Map<string, { sha256: string; bytes: number }>();
-  for (const f of [...m.blocks, ...m.exits, ...(m.source ? [m.source] : [])]) {
+  for (const f of [...m.blocks, ...m.exits]) {
     files.set(f.file, { sha256: f.sha256, bytes: f.bytes });
   }
   return files;

@@ -2,9 +2,9 @@
 // the deployed code.
 
 import { Hono } from 'hono';
-import type { Env } from '../env.js';
+import type { AppEnv } from '../env.js';
 import spec from '../openapi.json';
 
-export const openapiRoutes = new Hono<{ Bindings: Env }>();
+export const openapiRoutes = new Hono<AppEnv>();
 
 openapiRoutes.get('/v1/openapi.json', (c) => c.json(spec));

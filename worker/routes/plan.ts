@@ -6,13 +6,13 @@ import { Hono } from 'hono';
 import { describeIssues } from '../../core/public-error.js';
 import { planRequestSchema, type PlanRequest } from '../../core/wire.js';
 import { backendHealth } from '../backend-client.js';
-import { readConfig, type Env } from '../env.js';
+import { readConfig, type AppEnv } from '../env.js';
 import { HttpError } from '../http-error.js';
 import { getManifest } from '../model-registry.js';
 import { planFor } from '../next-plan.js';
 import { hasMediaType, readBodyLimited } from '../read-body.js';
 
-export const planRoutes = new Hono<{ Bindings: Env }>();
+export const planRoutes = new Hono<AppEnv>();
 
 const MAX_PLAN_BODY = 16 * 1024;
 
@@ -27,7 +27,9 @@ planRoutes.post('/v1/plan', async (c) => {
   if (!hasMediaType(c.req.raw, 'application/json')) {
     throw new HttpError(415, 'content-type must be application/json');
   }
-  const text = new TextDecoder().decode(await readBodyLimited(c.req.raw, MAX_PLAN_BODY));
+  const text = new TextDecoder().decode(
+    await readBodyLimited(c.req.raw, MAX_PLAN_BODY, config.bodyTimeoutMs),
+  );
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -1,0 +1,80 @@
+// Access control of the API: a bearer API key on every route that spends backend time or touches request state.
+// Keys are stored hashed (the API_KEYS secret, format in core/api-keys.ts), parsed once per isolate and per value,
+// and checked by hashing the presented key (one SHA-256, microseconds) and looking the hash up: no storage and no
+// network on the request's path. A worker without keys fails closed, except a local dev server that asks for it.
+
+import type { MiddlewareHandler } from 'hono';
+import { ApiKeyConfigError, hashApiKey, parseApiKeyList } from '../core/api-keys.js';
+import type { AppEnv, Env } from './env.js';
+import { HttpError } from './http-error.js';
+
+/** The principal of every request to a keyless local dev server. */
+export const LOCAL_DEV_PRINCIPAL = 'local-dev';
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+/** Longer bearer values are not keys (ours are 70 characters); they are refused without hashing. */
+const MAX_KEY_CHARS = 256;
+const REALM = 'Bearer realm="spinn"';
+
+type KeyTable = Map<string, string>;
+/** API_KEYS parsed, per raw value (a secret change starts new isolates anyway; this only saves re-parsing). */
+let parsed: { raw: string; keys: KeyTable | ApiKeyConfigError } | undefined;
+
+function keyTable(env: Env): KeyTable {
+  const raw = env.API_KEYS ?? '';
+  if (parsed?.raw !== raw) {
+    try {
+      parsed = { raw, keys: parseApiKeyList(raw) };
+    } catch (e) {
+      if (!(e instanceof ApiKeyConfigError)) throw e;
+      parsed = { raw, keys: e };
+    }
+  }
+  if (parsed.keys instanceof ApiKeyConfigError) {
+    console.error(`API_KEYS is invalid, refusing every keyed request: ${parsed.keys.message}`);
+    throw new HttpError(503, "the edge's API key configuration is invalid; its operator must fix API_KEYS");
+  }
+  return parsed.keys;
+}
+
+function bearer(header: string | undefined): string | undefined {
+  const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header ?? '');
+  return m?.[1];
+}
+
+/** True for a request addressed to this machine's loopback interface (a deployed worker never sees one). */
+function isLoopback(url: string): boolean {
+  return LOOPBACK_HOSTS.has(new URL(url).hostname);
+}
+
+/**
+ * Sets `c.var.principal` from `authorization: Bearer <key>`, or answers 401 (no key, unknown key), 403 (no keys
+ * configured: fail closed) or 503 (API_KEYS malformed).
+ */
+export const requireApiKey: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const keys = keyTable(c.env);
+  if (keys.size === 0) {
+    if (c.env.ALLOW_NO_KEYS_ON_LOOPBACK === 'true' && isLoopback(c.req.url)) {
+      c.set('principal', { name: LOCAL_DEV_PRINCIPAL });
+      return next();
+    }
+    throw new HttpError(
+      403,
+      'this edge has no API keys configured and refuses API calls until its operator sets API_KEYS',
+    );
+  }
+  const key = bearer(c.req.header('authorization'));
+  if (key === undefined) {
+    throw new HttpError(401, 'missing API key: send `authorization: Bearer <key>`', {
+      'www-authenticate': REALM,
+    });
+  }
+  const name = key.length <= MAX_KEY_CHARS ? keys.get(await hashApiKey(key)) : undefined;
+  if (name === undefined) {
+    throw new HttpError(401, 'unknown API key', {
+      'www-authenticate': `${REALM}, error="invalid_token"`,
+    });
+  }
+  c.set('principal', { name });
+  return next();
+};
