@@ -38,10 +38,7 @@ app.route('/', healthRoutes);
 app.route('/', openapiRoutes);
 
 /** Reads what is left of the request body before an error answer (read-body.ts says why). */
-const discard = (c: Context<AppEnv>) => {
-  const config = readConfig(c.env);
-  return discardUnreadBody(c.req.raw, config.maxOffloadBytes, config.bodyTimeoutMs);
-};
+const discard = (c: Context<AppEnv>) => discardUnreadBody(c.req.raw, readConfig(c.env).bodyTimeoutMs);
 
 app.notFound(async (c) => {
   await discard(c);

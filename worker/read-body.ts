@@ -57,18 +57,24 @@ export async function readBodyLimited(
 }
 
 /**
- * Before answering an error without reading the request (401, 404, 415, …): reads and drops a declared body of up to
- * `maxBytes` (the offload limit: what the route would have read anyway), so the connection can carry the client's
- * next request. Left unread, workerd closes the connection after the answer, and a client that already reused it for
- * its next request sees that request fail (the hostile storm hit it after 415s with 30 kB bodies;
- * test/worker/connection-reuse.test.ts sends 100-300 kB ones). Bodies declared over the limit, undeclared ones and
- * slow ones are not read (the deadline bounds the wait): their 413 or 408 goes out at once and their connection
- * closes, as it should; reading part of them would only delay that answer and could cut it short.
+ * Largest declared body read and dropped before an error answer: eight times the default offload limit. Reading it
+ * costs the edge at most that much (and at most BODY_TIMEOUT_MS); not reading it costs the client its next request.
  */
-export async function discardUnreadBody(req: Request, maxBytes: number, deadlineMs: number): Promise<void> {
+const DISCARD_MAX_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Before an error answer (401, 404, 413, 415, …): reads and drops what is left of a declared body of up to
+ * DISCARD_MAX_BYTES, within the body deadline, so the connection can carry the client's next request. Left unread,
+ * workerd closes the connection after the answer, and a client that already reused it for its next request sees that
+ * request fail: ECONNRESET after a 415 with a 30 kB body (found by the hostile storm) and after a 413 for a 200 kB
+ * body (test/worker/validation.test.ts); test/worker/connection-reuse.test.ts sends 100–300 kB ones. The body is
+ * read in full or not at all: cancelling a read half way can cut the answer short. Larger, undeclared or slow bodies
+ * are not read; their connection closes, as it should.
+ */
+export async function discardUnreadBody(req: Request, deadlineMs: number): Promise<void> {
   if (!req.body || req.bodyUsed) return;
-  if (Number(req.headers.get('content-length') ?? Infinity) > maxBytes) return;
-  await readBodyLimited(req, maxBytes, deadlineMs).catch(() => undefined);
+  if (Number(req.headers.get('content-length') ?? Infinity) > DISCARD_MAX_BYTES) return;
+  await readBodyLimited(req, DISCARD_MAX_BYTES, deadlineMs).catch(() => undefined);
 }
 
 /** True when the request's media type (parameters ignored, case-insensitive) is `expected`. */

@@ -47,16 +47,17 @@ function post(agent: Agent, path: string, type: string, body: Uint8Array): Promi
 }
 
 describe('connection reuse after an early error', () => {
-  it('keeps a pooled connection usable after 415s and 404s with large unread bodies', async () => {
+  it('keeps a pooled connection usable after 415s, 404s and 413s with large unread bodies', async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     try {
       const statuses: number[] = [];
       for (let i = 0; i < 20; i++) {
         statuses.push(await post(agent, '/v1/infer', 'text/plain', new Uint8Array(300_000)));
         statuses.push(await post(agent, '/v1/nothing', WIRE_CONTENT_TYPE, new Uint8Array(100_000)));
+        statuses.push(await post(agent, '/v1/infer', WIRE_CONTENT_TYPE, new Uint8Array(1_200_000))); // over 1 MiB
         statuses.push(await post(agent, '/v1/infer', WIRE_CONTENT_TYPE, encodeMessage(offload())));
       }
-      expect(statuses).toEqual(Array.from({ length: 20 }, () => [415, 404, 200]).flat());
+      expect(statuses).toEqual(Array.from({ length: 20 }, () => [415, 404, 413, 200]).flat());
     } finally {
       agent.destroy();
     }
