@@ -67,7 +67,7 @@ const DISCARD_MAX_BYTES = 8 * 1024 * 1024;
  * DISCARD_MAX_BYTES, within the body deadline, so the connection can carry the client's next request. Left unread,
  * workerd closes the connection after the answer, and a client that already reused it for its next request sees that
  * request fail: ECONNRESET after a 415 with a 30 kB body (found by the hostile storm) and after a 413 for a 200 kB
- * body (test/worker/validation.test.ts); test/worker/connection-reuse.test.ts sends 100–300 kB ones. The body is
+ * body (test/worker/validation.test.ts); test/worker/validation.test.ts sends 100–300 kB ones. The body is
  * read in full or not at all: cancelling a read half way can cut the answer short. Larger, undeclared or slow bodies
  * are not read; their connection closes, as it should.
  */
