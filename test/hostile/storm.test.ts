@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeTensor } from '../../core/tensor-codec.js';
 import { decodeOffload, decodeResult, WIRE_CONTENT_TYPE } from '../../core/wire.js';
 import { bearer } from '../../harness/api-keys.js';
 import { startBackend, type Service } from '../../harness/stack.js';
@@ -134,6 +135,21 @@ describe('hostile storm', () => {
       modelId: manifest.id,
       files: [...manifest.blocks, ...manifest.exits].map((f) => f.file),
       freshId: () => `h${(n++).toString(36).padStart(8, '0')}`,
+      oipRequest: {
+        id: 'storm',
+        parameters: { threshold: 0.9 },
+        inputs: [
+          {
+            name: manifest.input.name,
+            shape: [1, ...manifest.input.shape.slice(1)],
+            datatype: 'FP32',
+            data: Array.from(
+              known[0]!.message.split === 0 ? decodeTensor(known[0]!.message.tensor).values : [],
+            ),
+          },
+        ],
+        outputs: [{ name: 'label' }, { name: 'confidence' }],
+      },
     };
     const pids = { backend: backend.pid, workerd: descendants(process.pid, 'workerd') };
     expect(pids.workerd.length).toBeGreaterThan(0);

@@ -101,6 +101,8 @@ export interface StormContext {
   files: string[];
   /** A request id for a generated offload: never the `valid-` prefix the mixed-in valid requests use. */
   freshId: () => string;
+  /** A valid Open Inference Protocol v2 request (JSON) for the backend's /v2/models/{model}/infer, to mutate. */
+  oipRequest: Record<string, unknown>;
 }
 
 const SMALL_BODY_LIMIT = 300;
@@ -190,6 +192,68 @@ function offloadBodies(ctx: StormContext): fc.Arbitrary<{ category: string; body
         body: plain.pack({ ...withId(t), pad: new Uint8Array(pad) }),
       })),
     },
+  );
+}
+
+/** Fields of an OIP v2 infer request a mutation may replace or delete. */
+const OIP_FIELDS = [
+  'id',
+  'parameters',
+  'parameters.threshold',
+  'inputs',
+  'inputs.0',
+  'inputs.0.name',
+  'inputs.0.shape',
+  'inputs.0.shape.0',
+  'inputs.0.datatype',
+  'inputs.0.data',
+  'inputs.0.data.7',
+  'inputs.0.parameters',
+  'inputs.0.parameters.binary_data_size',
+  'outputs',
+  'outputs.0',
+];
+
+type OipBody = { category: string; body: string | Uint8Array; headerLength?: number };
+
+/** Bodies for the backend's POST /v2/models/{model}/infer (Open Inference Protocol v2): JSON, or JSON + binary. */
+function oipBodies(ctx: StormContext): fc.Arbitrary<OipBody> {
+  const valid = ctx.oipRequest;
+  const input = (valid.inputs as Record<string, unknown>[])[0]!;
+  const binaryHead = new TextEncoder().encode(
+    JSON.stringify({ inputs: [{ ...input, data: undefined, parameters: { binary_data_size: 4096 } }] }),
+  );
+  return fc.oneof(
+    {
+      weight: 4,
+      arbitrary: fc
+        .tuple(fc.constantFrom(...OIP_FIELDS), fc.jsonValue({ maxDepth: 3 }), fc.boolean())
+        .map(([field, value, remove]): OipBody => {
+          const msg = structuredClone(valid);
+          setPath(msg, field, value, remove);
+          return { category: 'oip:field', body: JSON.stringify(msg) };
+        }),
+    },
+    fc.json({ maxDepth: 4 }).map((body): OipBody => ({ category: 'oip:random-json', body })),
+    fc
+      .constantFrom(
+        JSON.stringify({ inputs: [{ ...input, data: [1e300] }] }),
+        JSON.stringify({ inputs: [{ ...input, data: Array(1024).fill(3.4e38) }] }),
+        `{"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":${'['.repeat(50_000)}${']'.repeat(50_000)}}]}`,
+      )
+      .map((body): OipBody => ({ category: 'oip:structure', body })),
+    fc
+      .tuple(fc.integer({ min: 0, max: 8192 }), fc.integer({ min: -10, max: 5000 }))
+      .map(([tail, headerLength]): OipBody => {
+        const body = new Uint8Array(binaryHead.length + tail);
+        body.set(binaryHead);
+        for (let i = binaryHead.length; i < body.length; i++) body[i] = (i * 37) & 0xff;
+        return {
+          category: 'oip:binary',
+          body,
+          headerLength: headerLength < 0 ? binaryHead.length : headerLength,
+        };
+      }),
   );
 }
 
@@ -369,12 +433,50 @@ export function backendRequests(ctx: StormContext): fc.Arbitrary<StormRequest> {
         ),
     },
     {
+      weight: 3,
+      arbitrary: fc
+        .tuple(
+          oipBodies(ctx),
+          fc.oneof({ weight: 5, arbitrary: fc.constant(ctx.modelId) }, fc.string({ maxLength: 30 })),
+          fc.constantFrom('application/json', 'application/octet-stream', 'text/plain'),
+          auth,
+        )
+        .map(([b, model, ct, a]) =>
+          backend(
+            b.category,
+            'POST',
+            `/v2/models/${encodeURIComponent(model)}/infer`,
+            a,
+            {
+              'content-type': ct,
+              ...(b.headerLength !== undefined
+                ? { 'inference-header-content-length': String(b.headerLength) }
+                : {}),
+            },
+            typeof b.body === 'string' ? new TextEncoder().encode(b.body) : b.body,
+          ),
+        ),
+    },
+    {
       weight: 1,
       arbitrary: fc
         .tuple(
           method,
           fc.oneof(
-            fc.constantFrom('/health', '/metrics', '/infer', '/cancel', '/test/hold', '/'),
+            fc.constantFrom(
+              '/health',
+              '/metrics',
+              '/infer',
+              '/cancel',
+              '/test/hold',
+              '/',
+              '/v2',
+              '/v2/health/live',
+              '/v2/health/ready',
+              `/v2/models/${ctx.modelId}`,
+              `/v2/models/${ctx.modelId}/ready`,
+              '/v2/models/%ZZ/ready',
+            ),
             fc.webPath(),
           ),
           auth,
