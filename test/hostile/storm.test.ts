@@ -63,11 +63,15 @@ beforeAll(async () => {
   backend = await startBackend({ token: TOKEN, workers: 2, threads: 1 });
   // Two API keys, as the harness makes them: the storm's own, and one for the valid requests mixed in, so the
   // storm's flood spends its own key's rate limit and in-flight cap, never theirs.
+  // The edge's backend timeout is set far beyond the storm's own hang limit (HANG_MS): on a starved machine a slow
+  // backend would otherwise turn into 504s, a race between load and a deadline; a backend that stops answering is
+  // caught as a hang instead. Timeouts are the fault test's subject.
   worker = await startWorker({
     backendUrl: backend.url,
     backendToken: TOKEN,
     persistDir: storage,
     apiKeys: 2,
+    vars: { BACKEND_TIMEOUT_MS: '600000' },
   });
   endpoints = {
     edge: worker.url,
