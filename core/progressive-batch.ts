@@ -146,7 +146,10 @@ export async function runProgressiveBatch(o: BatchRunOptions): Promise<BatchResu
   checkItems(o);
   const { manifest, items } = o;
   const now = o.now ?? defaultNow;
-  const results: (BatchResult | undefined)[] = new Array(items.length);
+  // Filled, not `new Array(n)`: every() and map() skip the holes of a sparse array, and the walk once ended when
+  // the batch was empty for a while (every() saw only the items that had left), stranding the items that join later
+  // without an answer — a backend request hung forever (found by the hostile storm and the fault test).
+  const results = new Array<BatchResult | undefined>(items.length).fill(undefined);
   const blocksRun = new Array<number>(items.length).fill(0);
   const computeMs = new Array<number>(items.length).fill(0);
   const leave = (left: { item: number; outcome: BatchResult['outcome'] }[]) => {

@@ -78,7 +78,19 @@ async function until(
 ): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; so far ${JSON.stringify(state())}`);
+    if (Date.now() > end) {
+      // Say what the backend says about itself, and what it last logged, so a failure can be read.
+      const health = await fetch(`${backend.url}/health`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+        signal: AbortSignal.timeout(5000),
+      })
+        .then((r) => r.text())
+        .catch((e: unknown) => `unreachable: ${(e as Error).message}`);
+      throw new Error(
+        `timed out waiting for ${what}; so far ${JSON.stringify(state())}\nbackend health: ${health.slice(0, 600)}` +
+          `\nbackend log: ${backend.log().slice(-2000)}`,
+      );
+    }
     await new Promise((r) => setTimeout(r, 10));
   }
 }

@@ -127,6 +127,32 @@ function record(r: StormRequest, status: number | string, problem: string | null
     tally.problems.push(`${r.method} ${r.target}${r.path.slice(0, 80)} [${r.category}]: ${problem}`);
 }
 
+/** What the services say about a failing batch's offloads: the backend's load and its record of each request. */
+async function diagnose(batch: StormRequest[]): Promise<string> {
+  const auth = { authorization: `Bearer ${TOKEN}` };
+  const get = async (path: string) => {
+    try {
+      const r = await fetch(`${endpoints.backend}${path}`, {
+        headers: auth,
+        signal: AbortSignal.timeout(5000),
+      });
+      return `${r.status} ${(await r.text()).slice(0, 1500)}`;
+    } catch (e) {
+      return `failed: ${(e as Error).message}`;
+    }
+  };
+  const ids = batch.flatMap((r) => {
+    if (!(r.body instanceof Uint8Array) || !r.path.endsWith('infer')) return [];
+    try {
+      return [decodeOffload(r.body).requestId];
+    } catch {
+      return [];
+    }
+  });
+  const records = await Promise.all(ids.map(async (id) => `${id}: ${await get(`/requests/${id}`)}`));
+  return `backend health: ${await get('/health')}\n${records.join('\n')}\nbackend log: ${backend.log().slice(-3000)}`;
+}
+
 /** Bodies over this many bytes may be refused before they are read; the socket may then be closed on them. */
 const OVERSIZE = 1024 * 1024;
 
@@ -187,6 +213,7 @@ describe('hostile storm', () => {
             );
         });
         for (const p of validProblems) if (p) problems.push(p);
+        if (problems.length) problems.push(await diagnose(batch));
         if (b % 100 === 0)
           console.log(
             `[storm] ${b}/${BATCHES} batches, ${tally.requests} requests, ${((performance.now() - t0) / 1000).toFixed(0)} s`,
