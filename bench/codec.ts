@@ -15,7 +15,7 @@ import { accuracyAwareChoice } from '../core/codec-choice.js';
 import { codecLabel, QUANT_BITS, type CodecSpec } from '../core/codec-spec.js';
 import { parseManifest } from '../core/manifest.js';
 import { decodeTensor, encodeTensor } from '../core/tensor-codec.js';
-import { loadFashionMnist } from '../tools/dataset/fashion-mnist.js';
+import { fashionMnistImages, loadFashionMnist } from '../tools/dataset/fashion-mnist.js';
 import { preprocessBatch } from '../tools/profile/exit-table.js';
 import { nodeSessions, nodeTensor } from '../tools/runtime/node-sessions.js';
 import { progressBar } from '../tools/cli/progress.js';
@@ -36,6 +36,7 @@ if (!profile) {
 }
 const thresholds = manifest.profile!.thresholds.map((t) => t.threshold);
 const ds = loadFashionMnist('test', { limit: opts.images });
+const images = fashionMnistImages(ds);
 const specs: CodecSpec[] = [
   { scheme: 'lossless' },
   ...[...QUANT_BITS]
@@ -86,7 +87,7 @@ const bar = progressBar('encoding activations at every split', ds.count);
 const batch = 50;
 for (let from = 0; from < ds.count; from += batch) {
   const count = Math.min(batch, ds.count - from);
-  let x = preprocessBatch(manifest, ds.images, from, count);
+  let x = preprocessBatch(manifest, images, from, count);
   let shape = [count, ...manifest.input.shape.slice(1)];
   for (let b = 0; b <= manifest.blocks.length; b++) {
     if (splitSet.has(b)) {

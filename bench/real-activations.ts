@@ -24,7 +24,7 @@ export async function realActivations(
   const sessions = nodeSessions(MODEL_DIR, manifest, { threads: 1 });
   const out: { values: Float32Array; shape: number[] }[] = [];
   for (let i = 0; i < ds.count; i++) {
-    const image = preprocessGray(ds.images.subarray(i * 784, (i + 1) * 784), manifest.input.preprocessing!);
+    const image = preprocessGray(ds.images.subarray(i * 784, (i + 1) * 784), manifest.input);
     const act = await runProgressive({
       manifest,
       sessions,

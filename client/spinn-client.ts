@@ -13,7 +13,7 @@ import {
 import { chooseCodec } from '../core/codec-choice.js';
 import type { CodecSpec } from '../core/codec-spec.js';
 import { checkActivationValues, checkOffloadFields, OffloadError } from '../core/offload-validation.js';
-import { encodeTensor } from '../core/tensor-codec.js';
+import { encodePixels, encodeTensor, specOf, type EncodedTensor } from '../core/tensor-codec.js';
 import { encodeMessage, PROTOCOL_VERSION, type OffloadMessage, type Plan } from '../core/wire.js';
 import type { ClassifyResult, DecidedBy } from './classify-result.js';
 import {
@@ -47,6 +47,21 @@ interface Loaded {
 
 /** With 'hedge', the server is overdue at this many times its expected answer time. */
 const HEDGE_FACTOR = 1.5;
+
+/**
+ * The offload's tensor: the input's uint8 pixels when the codec says `u8` and the caller gave an image (only the
+ * input, at split 0, can be pixels); raw fp32 when it says `u8` but the caller passed preprocessed floats.
+ */
+function encodeOffload(
+  codec: CodecSpec,
+  activation: { values: Float32Array; shape: number[] },
+  pixels: Uint8Array | undefined,
+): EncodedTensor {
+  if (codec.scheme !== 'u8') return encodeTensor(activation.values, activation.shape, codec);
+  return pixels && pixels.length === activation.values.length
+    ? encodePixels(pixels, activation.shape)
+    : encodeTensor(activation.values, activation.shape, { scheme: 'fp32' });
+}
 
 /** Headers for every request to the edge: the caller's extras and the API key as a bearer token. */
 function edgeHeaders(o: SpinnClientOptions): Record<string, string> | undefined {
@@ -389,8 +404,9 @@ export class SpinnClient {
           ? { accuracyBudgetPp: this.options.accuracyBudgetPp }
           : {}),
       }).codec;
-    base.plan.codec = codec;
     const tEncode = this.now();
+    const tensor = encodeOffload(codec, activation, x.pixels);
+    base.plan.codec = specOf(tensor.codec);
     const message: OffloadMessage = {
       v: PROTOCOL_VERSION,
       kind: 'offload',
@@ -399,7 +415,7 @@ export class SpinnClient {
       split: plan.split,
       threshold: plan.threshold,
       ...(plan.exit !== undefined ? { exit: plan.exit } : {}),
-      tensor: encodeTensor(activation.values, activation.shape, codec),
+      tensor,
       context: {
         ...this.keeper?.context(deviceScale),
         deviceMs: before.computeMs,

@@ -4,7 +4,7 @@
 // than the transfer time the smaller payload saves at the current bandwidth, else send raw fp32.
 
 import type { CodecSpec } from './codec-spec.js';
-import type { CodecMeasurement, ModelManifest } from './manifest.js';
+import { sendsPixels, type CodecMeasurement, type ModelManifest } from './manifest.js';
 
 /** The accuracy budget the client uses when neither the caller nor the plan says otherwise, in pp. */
 export const DEFAULT_ACCURACY_BUDGET_PP = 0.3;
@@ -98,6 +98,11 @@ export function chooseCodec(i: CodecChoiceInput): CodecChoice {
   const profile = i.manifest.profile;
   const split = i.manifest.splits.find((s) => s.split === i.split);
   if (!split) return { codec: { scheme: 'fp32' }, reason: `no split point ${i.split}: nothing to encode` };
+  if (sendsPixels(i.manifest, i.split))
+    return {
+      codec: { scheme: 'u8' },
+      reason: 'the input travels as its uint8 pixels (exact, no codec time)',
+    };
   const entries = profile?.codec?.entries.filter((e) => e.split === i.split) ?? [];
   if (!profile || !entries.length)
     return { codec: { scheme: 'fp32' }, reason: 'no codec profile for this split' };

@@ -4,7 +4,7 @@
 // only option.
 
 import { codecBits, type CodecSpec } from './codec-spec.js';
-import type { ModelManifest } from './manifest.js';
+import { sendsPixels, type ModelManifest } from './manifest.js';
 
 /** One way to send the activation at a split. */
 export interface CodecOption {
@@ -27,10 +27,23 @@ export function accuracyDeltaAt(o: CodecOption, threshold: number): number {
   return o.accuracyDeltaAt?.get(threshold) ?? o.accuracyDelta;
 }
 
-/** Codec options per split value (device-only has none); fp32 first, then the profiled ones. */
+/**
+ * Codec options per split value (device-only has none); fp32 first, then the profiled ones. Where the input
+ * travels as pixels (split 0 of a model with preprocessing) the only option is `u8`: exact, a quarter of fp32's
+ * bytes, no codec time; any profiled entries there (older manifests measured lossy input codecs) are ignored.
+ */
 export function codecOptionsBySplit(manifest: ModelManifest): Map<number, CodecOption[]> {
   const out = new Map<number, CodecOption[]>();
+  const pixelSplits = new Set<number>();
   for (const s of manifest.splits) {
+    if (sendsPixels(manifest, s.split)) {
+      pixelSplits.add(s.split);
+      const bytes = s.fp32Bytes / 4;
+      out.set(s.split, [
+        { spec: { scheme: 'u8' }, bits: 8, bytes, accuracyDelta: 0, encodeMs: 0, decodeMs: 0 },
+      ]);
+      continue;
+    }
     out.set(s.split, [
       { spec: { scheme: 'fp32' }, bits: 32, bytes: s.fp32Bytes, accuracyDelta: 0, encodeMs: 0, decodeMs: 0 },
     ]);
@@ -38,7 +51,7 @@ export function codecOptionsBySplit(manifest: ModelManifest): Map<number, CodecO
   const thresholds = manifest.profile?.thresholds.map((t) => t.threshold) ?? [];
   for (const e of manifest.profile?.codec?.entries ?? []) {
     const list = out.get(e.split);
-    if (!list) continue;
+    if (!list || pixelSplits.has(e.split)) continue;
     const spec: CodecSpec =
       e.scheme === 'quant'
         ? {

@@ -18,6 +18,11 @@ export const quantBitsSchema = z.union([z.literal(4), z.literal(6), z.literal(8)
 export const codecSpecSchema = z.discriminatedUnion('scheme', [
   /** Raw little-endian float32. */
   z.object({ scheme: z.literal('fp32') }),
+  /**
+   * The input image as uint8 pixels at model resolution, one byte per value, exact: what a client sends for a
+   * server-only request of a model with preprocessing (core/input-pixels.ts); the server normalises it.
+   */
+  z.object({ scheme: z.literal('u8') }),
   /** Zero bitmap + the non-zero float32 values, deflated: bit-exact. */
   z.object({ scheme: z.literal('lossless') }),
   /** Zero bitmap + non-zero values linearly quantised to `bits`, deflated. */
@@ -46,7 +51,7 @@ export function codecLabel(spec: CodecSpec): string {
   return `q${spec.bits}${(spec.granularity ?? DEFAULT_GRANULARITY) === 'channel' ? 'c' : ''}`;
 }
 
-/** Bits each transferred value costs before the byte compressor (32 for fp32 and lossless values). */
+/** Bits each transferred value costs before the byte compressor (32 for fp32 and lossless values, 8 for pixels). */
 export function codecBits(spec: CodecSpec): number {
-  return spec.scheme === 'quant' ? spec.bits : 32;
+  return spec.scheme === 'quant' ? spec.bits : spec.scheme === 'u8' ? 8 : 32;
 }

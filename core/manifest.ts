@@ -138,12 +138,20 @@ export const modelProfileSchema = z.object({
 export type ModelProfile = z.infer<typeof modelProfileSchema>;
 
 export const preprocessingSchema = z.object({
-  /** Height and width of the source images before padding. */
+  /** Height and width of the images the model was trained from (a raw grey `Uint8Array` input has this size). */
   sourceSize: z.tuple([z.number().int().positive(), z.number().int().positive()]),
+  /**
+   * Bilinear resize (half-pixel centres, antialiased when shrinking; core/image-resize.ts) of any input image to
+   * this [h, w] before padding. Absent: images are resized to `sourceSize` (a no-op for images of that size).
+   */
+  resize: z.tuple([z.number().int().positive(), z.number().int().positive()]).optional(),
   /** Zero pixels added on each side (in raw pixel space, before normalisation). */
   padding: z.number().int().nonnegative(),
+  /** Order of a 3-channel input's channels (default rgb). Grey images are replicated to every channel. */
+  channelOrder: z.enum(['rgb', 'bgr']).optional(),
   /** Raw pixel value multiplied by this first (1/255 for 8-bit images). */
   scale: z.number().positive(),
+  /** Per channel (or one value for every channel): (pixel × scale − mean) / std. */
   mean: z.array(z.number()).min(1),
   std: z.array(z.number().positive()).min(1),
 });
@@ -192,6 +200,8 @@ export function parseManifest(json: unknown): ModelManifest {
     if (e.afterBlock >= m.blocks.length) problems.push(`exits[${i}].afterBlock ${e.afterBlock} has no block`);
     if (i > 0 && e.afterBlock < m.exits[i - 1]!.afterBlock) problems.push(`exits[${i}] out of block order`);
   });
+  const pre = m.input.preprocessing;
+  if (pre) problems.push(...preprocessingProblems(pre, m.input.shape));
   const last = m.exits[m.exits.length - 1]!;
   if (!last.final || m.exits.some((e) => e.final && e !== last))
     problems.push('the last exit, and only it, must be final');
@@ -222,9 +232,36 @@ export function parseManifest(json: unknown): ModelManifest {
   return m;
 }
 
+/** What makes a preprocessing recipe disagree with the input shape [N, C, H, W] it must produce. */
+function preprocessingProblems(pre: Preprocessing, shape: readonly number[]): string[] {
+  if (shape.length !== 4)
+    return [`input.preprocessing needs an image input [N, C, H, W], shape is [${shape.join(',')}]`];
+  const [, c, h, w] = shape as [number, number, number, number];
+  const out: string[] = [];
+  if (c !== 1 && c !== 3) out.push(`input.preprocessing makes 1 or 3 channels, the input has ${c}`);
+  for (const k of ['mean', 'std'] as const)
+    if (pre[k].length !== 1 && pre[k].length !== c)
+      out.push(`input.preprocessing.${k} needs 1 or ${c} values, has ${pre[k].length}`);
+  const [ih, iw] = pre.resize ?? pre.sourceSize;
+  if (ih + 2 * pre.padding !== h || iw + 2 * pre.padding !== w)
+    out.push(
+      `input.preprocessing makes ${ih + 2 * pre.padding}x${iw + 2 * pre.padding} images, the input is ${h}x${w}`,
+    );
+  return out;
+}
+
 /** Exits that hang after blocks the device runs when it runs `split` blocks. */
 export function exitsBefore(manifest: ModelManifest, split: number): ExitInfo[] {
   return manifest.exits.filter((e) => e.afterBlock < split);
+}
+
+/**
+ * Whether an offload at `split` carries the input image as uint8 pixels (codec scheme `u8`) rather than an
+ * activation: at split 0 (server-only) of a model with a preprocessing recipe, a client sends what it has — the
+ * image at model resolution, 1 byte per value — and the server normalises it (core/preprocess.ts).
+ */
+export function sendsPixels(manifest: ModelManifest, split: number): boolean {
+  return split === 0 && manifest.input.preprocessing !== undefined;
 }
 
 /** The split entry for a split value; throws for values the model cannot be offloaded at. */

@@ -6,6 +6,7 @@
 // header allows, and — after a full decode — every value is finite and of a sane magnitude. Each failure is an
 // OffloadError naming the problem; the services answer it with HTTP 400 and its message.
 
+import { offloadInput, pixelPayloadProblem } from './input-pixels.js';
 import { splitInfo, type ModelManifest } from './manifest.js';
 import {
   CodecError,
@@ -41,6 +42,7 @@ export class OffloadError extends Error {
 /** An offload that met every rule, with its activation decoded once. */
 export interface ValidatedOffload {
   offload: OffloadMessage;
+  /** What the model runs on from the split: the decoded activation, or u8 input pixels normalised by the recipe. */
   values: Float32Array;
   shape: number[];
 }
@@ -82,6 +84,8 @@ export function checkOffloadFields(
       );
     }
   }
+  const pixels = pixelPayloadProblem(manifest, split, offload.tensor.codec.scheme);
+  if (pixels) throw new OffloadError('codec', pixels);
   const want = expectedShape(manifest, split);
   const got = offload.tensor.shape;
   if (got.length !== want.length || got.some((d, i) => d !== want[i])) {
@@ -151,5 +155,6 @@ export function validateOffload(manifest: ModelManifest, offload: OffloadMessage
     throw e;
   }
   checkActivationValues(decoded.values);
-  return { offload, values: decoded.values, shape: decoded.shape };
+  const values = offloadInput(manifest, offload.tensor.codec.scheme, decoded.values);
+  return { offload, values, shape: decoded.shape };
 }

@@ -24,6 +24,8 @@ export type ByteCompression = 'deflate' | 'none';
 /** The codec header carried in every offload, next to the payload bytes. */
 export type CodecHeader =
   | { scheme: 'fp32' }
+  /** One uint8 value per element (input pixels, core/input-pixels.ts); decodes to their float values 0..255. */
+  | { scheme: 'u8' }
   | {
       scheme: 'lossless';
       layout: 'bitmap';
@@ -92,6 +94,8 @@ function rawBytes(h: CodecHeader, n: number): number {
   switch (h.scheme) {
     case 'fp32':
       return n * 4;
+    case 'u8':
+      return n;
     case 'lossless':
       return bitmapBytes(n) + h.nonZero * 4;
     case 'quant':
@@ -102,7 +106,7 @@ function rawBytes(h: CodecHeader, n: number): number {
 /** The smallest and largest payload a well-formed header allows for n elements (what the edge checks). */
 export function payloadBounds(h: CodecHeader, n: number): { min: number; max: number } {
   const raw = rawBytes(h, n);
-  if (h.scheme === 'fp32' || h.compression === 'none') return { min: raw, max: raw };
+  if (h.scheme === 'fp32' || h.scheme === 'u8' || h.compression === 'none') return { min: raw, max: raw };
   // DEFLATE cannot shrink data more than 1032:1, nor grow it past its stored-block overhead.
   return { min: Math.max(1, Math.floor(raw / 1032)), max: maxDeflatedBytes(raw) };
 }
@@ -121,6 +125,8 @@ export function checkHeader(h: unknown, shape: readonly number[], n: number): Co
   switch (c.scheme) {
     case 'fp32':
       return { scheme: 'fp32' };
+    case 'u8':
+      return { scheme: 'u8' };
     case 'lossless':
     case 'quant': {
       if (c.layout !== 'bitmap') fail(`unknown sparsity layout ${JSON.stringify(c.layout ?? null)}`);
@@ -191,6 +197,16 @@ export function encodeTensor(
         shape: [...shape],
         data: new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength)),
       };
+    case 'u8': {
+      const data = new Uint8Array(n);
+      for (let i = 0; i < n; i++) {
+        const v = values[i]!;
+        if (!(Number.isInteger(v) && v >= 0 && v <= 255))
+          throw new CodecError(`u8 carries integer pixel values 0..255, got ${v} at ${i}`);
+        data[i] = v;
+      }
+      return { codec: { scheme: 'u8' }, shape: [...shape], data };
+    }
     case 'lossless': {
       // Zero by bits, so -0 and every NaN payload survive bit for bit.
       const bitsOf = new Uint32Array(values.buffer, values.byteOffset, n);
@@ -267,6 +283,7 @@ export function decodeTensor(
         : `${h.scheme} payload is ${len} bytes; its header allows ${min === max ? min : `${min}..${max}`}`,
     );
   }
+  if (h.scheme === 'u8') return { values: Float32Array.from(t.data), shape: [...t.shape] };
   if (h.scheme === 'fp32') {
     // Copy into a fresh aligned buffer: the payload may sit at any offset of the message buffer.
     const values = new Float32Array(n);
@@ -305,6 +322,14 @@ export function decodeTensor(
   if (!codesFit(codes, h.bits, h.nonZero)) throw new CodecError(`quant codes do not fit ${h.bits} bits`);
   readCodes(bitmap, codes, t.shape, h.bits, h.granularity, h, values);
   return { values, shape: [...t.shape] };
+}
+
+/** Input pixels (uint8, model resolution, CHW with batch 1 first in `shape`) as a `u8` tensor. */
+export function encodePixels(pixels: Uint8Array, shape: readonly number[]): EncodedTensor {
+  const n = elementCount(shape, { maxElements: Number.MAX_SAFE_INTEGER, maxRank: 8 });
+  if (n !== pixels.length)
+    throw new CodecError(`shape [${shape.join(',')}] holds ${n} values, got ${pixels.length}`);
+  return { codec: { scheme: 'u8' }, shape: [...shape], data: pixels.slice() };
 }
 
 /** The spec a header was encoded with (what a plan would ask for to get it again). */

@@ -22,8 +22,8 @@ export const PROTOCOL_VERSION = 2;
 export const WIRE_CONTENT_TYPE = 'application/vnd.spinn+msgpack';
 
 /**
- * Largest offload body the edge accepts by default (its MAX_OFFLOAD_BYTES): 16x the largest fp32 activation of
- * resnet56-fmnist (1x16x32x32 = 64 KiB), room for bigger models.
+ * Largest offload body the edge accepts by default (its MAX_OFFLOAD_BYTES): the largest fp32 activation served is
+ * 576 KiB (mobilenetv2-fmnist96 split 3, 1x64x48x48); resnet56-fmnist's is 64 KiB.
  */
 export const DEFAULT_MAX_OFFLOAD_BYTES = 1024 * 1024;
 
@@ -55,6 +55,8 @@ const sparseFields = {
 };
 export const codecHeaderSchema = z.discriminatedUnion('scheme', [
   z.object({ scheme: z.literal('fp32') }),
+  // Input pixels (split 0 of a model with preprocessing; core/input-pixels.ts checks where it may appear).
+  z.object({ scheme: z.literal('u8') }),
   z.object({ scheme: z.literal('lossless'), ...sparseFields }),
   z.object({
     scheme: z.literal('quant'),

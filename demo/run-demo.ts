@@ -7,7 +7,7 @@
 import { Command } from 'commander';
 import Table from 'cli-table3';
 import * as ortNode from 'onnxruntime-node';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { codecLabel } from '../core/codec-spec.js';
 import { shouldExit, softmax, top1 } from '../core/exit-policy.js';
 import { parseManifest } from '../core/manifest.js';
@@ -19,6 +19,11 @@ import { startStack } from '../harness/stack.js';
 
 const program = new Command()
   .name('demo')
+  .option(
+    '--model <id>',
+    'model to run (a folder under models/ that wrangler.toml MODELS lists)',
+    'resnet56-fmnist',
+  )
   .option('--images <n>', 'how many sample images to classify', (v) => Number(v), 60)
   .option('--devices <n>', 'client devices running side by side (each a SpinnClient)', (v) => Number(v), 3)
   .option('--json', 'print the summary as one JSON line at the end')
@@ -27,6 +32,7 @@ const program = new Command()
   .option('--port <n>', 'with --serve: the edge port (default: a free one)', (v) => Number(v))
   .parse();
 const opts = program.opts<{
+  model: string;
   images: number;
   devices: number;
   json?: boolean;
@@ -38,18 +44,25 @@ if (!Number.isInteger(opts.images) || opts.images < 1) program.error('--images m
 if (!Number.isInteger(opts.devices) || opts.devices < 1 || opts.devices > 8)
   program.error('--devices must be 1..8');
 
-const MODEL = 'resnet56-fmnist';
+const MODEL = opts.model;
 const MODEL_DIR = new URL(`../models/${MODEL}/`, import.meta.url).pathname;
+if (!/^[a-z0-9][a-z0-9._-]*$/.test(MODEL) || !existsSync(`${MODEL_DIR}manifest.json`))
+  program.error(`--model: no models/${MODEL}/manifest.json`);
 const manifest = parseManifest(JSON.parse(readFileSync(`${MODEL_DIR}manifest.json`, 'utf8')));
 const N = manifest.blocks.length;
 
-// A spread of plans: server-only, early/middle/late splits with and without early exits, and device-only.
+// A spread of plans: server-only, early/middle/late splits with and without early exits, and device-only. Splits
+// sit at the same depth shares for every model (for resnet56-fmnist's 28 blocks: 5, 9, 13 and 3).
+const at = (share: number) => {
+  const want = Math.round(share * N);
+  return manifest.splits.reduce((b, s) => (Math.abs(s.split - want) < Math.abs(b - want) ? s.split : b), 0);
+};
 const PLANS: ExecutionPlan[] = [
   { split: 0, threshold: 0.9 },
-  { split: 5, threshold: 0.9 },
-  { split: 9, threshold: 0.95 },
-  { split: 13, threshold: 0.99 },
-  { split: 3, threshold: 1 },
+  { split: at(5 / 28), threshold: 0.9 },
+  { split: at(9 / 28), threshold: 0.95 },
+  { split: at(13 / 28), threshold: 0.99 },
+  { split: at(3 / 28), threshold: 1 },
   { split: N, threshold: 0.9 },
 ];
 
@@ -62,9 +75,9 @@ async function referenceAnswers(thresholds: number[]): Promise<Array<{ label: nu
   const session = await ortNode.InferenceSession.create(`${MODEL_DIR}${manifest.source!.file}`);
   const out: Array<{ label: number; exit: number }> = [];
   for (let i = 0; i < ds.count; i++) {
-    const x = preprocessGray(ds.images.subarray(i * 784, (i + 1) * 784), manifest.input.preprocessing!);
+    const x = preprocessGray(ds.images.subarray(i * 784, (i + 1) * 784), manifest.input);
     const res = await session.run({
-      [manifest.input.name]: new ortNode.Tensor('float32', x, [1, 1, 32, 32]),
+      [manifest.input.name]: new ortNode.Tensor('float32', x, [1, ...manifest.input.shape.slice(1)]),
     });
     for (let e = 0; e < manifest.exits.length; e++) {
       const { label, confidence } = top1(softmax(res[manifest.source!.outputs[e]!]!.data as Float32Array));

@@ -40,7 +40,7 @@ export async function buildWorkload(
   const ds = loadFashionMnist('test', { limit: images });
   const sessions = nodeSessions(MODEL_DIR, manifest, { threads: 1 });
   const inputs = Array.from({ length: ds.count }, (_, i) =>
-    preprocessGray(ds.images.subarray(i * 784, (i + 1) * 784), manifest.input.preprocessing!),
+    preprocessGray(ds.images.subarray(i * 784, (i + 1) * 784), manifest.input),
   );
   const bySplit = new Map<number, SplitWorkload>();
   for (const split of splits) {

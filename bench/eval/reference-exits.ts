@@ -27,7 +27,7 @@ export async function referenceExits(images: readonly number[]): Promise<Map<num
   const session = await ort.InferenceSession.create(`${dir}${manifest.source!.file}`);
   const out = new Map<number, ImageExits>();
   for (const i of images) {
-    const x = preprocessGray(ds.images.subarray(i * 784, (i + 1) * 784), manifest.input.preprocessing!);
+    const x = preprocessGray(ds.images.subarray(i * 784, (i + 1) * 784), manifest.input);
     const res = await session.run({ [manifest.input.name]: new ort.Tensor('float32', x, [1, 1, 32, 32]) });
     const confidence: number[] = [];
     const correct: boolean[] = [];

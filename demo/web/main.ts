@@ -14,9 +14,10 @@ import { byId, fmtBytes, fmtMs, h } from './dom.js';
 import { DEVICE_SPEEDS, EmulatedDevice } from './emulated-device.js';
 import { EdgeHealth } from './edge-health.js';
 import { BANDWIDTHS, EmulatedLink } from './emulated-link.js';
-import { convertImage, type InvertMode } from './image-input.js';
+import { convertImage, type ImageTarget, type InvertMode } from './image-input.js';
 import { DECIDED_LABEL, type RequestRecord } from './request-record.js';
-import { loadSamples, paintGrey, sampleImage, type SampleSet } from './samples.js';
+import { loadSamples, paintGrey, paintImage, sampleImage, type SampleSet } from './samples.js';
+import type { RawImage } from '../../core/preprocess.js';
 import { choosePlan, planContext, presetById, SLA_PRESETS, type ChosenPlan } from './sla-presets.js';
 import { renderTimeline, summary } from './timeline.js';
 
@@ -34,6 +35,8 @@ let modelId = params.get('model') ?? 'resnet56-fmnist';
 let classes: string[] = [];
 let nBlocks = 0;
 let nExits = 0;
+/** What an upload becomes for this model (grey at its source size, or colour at its input size). */
+let uploadTarget: ImageTarget = { channels: 1, height: 28, width: 28 };
 let samples: SampleSet | undefined;
 let current: RequestRecord | undefined;
 let batchCursor = 0;
@@ -46,6 +49,8 @@ const el = {
   errorText: byId('error-text'),
   retry: byId<HTMLButtonElement>('retry'),
   badge: byId('edge-badge'),
+  model: byId<HTMLSelectElement>('model'),
+  modelDesc: byId('model-desc'),
   preset: byId<HTMLSelectElement>('preset'),
   presetDesc: byId('preset-desc'),
   bandwidth: byId<HTMLSelectElement>('bandwidth'),
@@ -179,7 +184,11 @@ function render(r: RequestRecord): void {
 
 // ---- classification ---------------------------------------------------------------------------------------------
 
-function enqueue(pixels: Uint8Array, source: string, truth?: number): Promise<RequestRecord | undefined> {
+function enqueue(
+  pixels: Uint8Array | RawImage,
+  source: string,
+  truth?: number,
+): Promise<RequestRecord | undefined> {
   pending++;
   setState('busy');
   const job = queue.then(() => classify(pixels, source, truth));
@@ -190,7 +199,7 @@ function enqueue(pixels: Uint8Array, source: string, truth?: number): Promise<Re
 }
 
 async function classify(
-  pixels: Uint8Array,
+  pixels: Uint8Array | RawImage,
   source: string,
   truth?: number,
 ): Promise<RequestRecord | undefined> {
@@ -293,10 +302,13 @@ el.runBatch.addEventListener('click', () => {
 
 async function classifyFile(file: File): Promise<void> {
   try {
-    const { pixels, inverted } = await convertImage(file, el.invert.value as InvertMode);
-    paintGrey(el.preview, pixels);
-    el.previewCaption.textContent = `${file.name}: 28 × 28 grey${inverted ? ', inverted' : ''}`;
-    await enqueue(pixels, `upload: ${file.name}`);
+    const { image, inverted } = await convertImage(file, el.invert.value as InvertMode, uploadTarget);
+    paintImage(el.preview, image);
+    const t = uploadTarget;
+    el.previewCaption.textContent =
+      `${file.name}: ${t.height} × ${t.width} ${t.channels === 1 ? 'grey' : 'colour'}` +
+      (inverted ? ', inverted' : '');
+    await enqueue(image, `upload: ${file.name}`);
   } catch (e) {
     showError(`Could not read ${file.name} as an image: ${(e as Error).message}`);
   }
@@ -317,6 +329,19 @@ el.drop.addEventListener('drop', (e) => {
   el.drop.classList.remove('over');
   const f = e.dataTransfer?.files[0];
   if (f) void classifyFile(f);
+});
+
+// ---- model choice ------------------------------------------------------------------------------------------------
+
+/** Fills the model picker; choosing another model reloads the page for it (a client serves one model). */
+function showModels(ids: string[]): void {
+  el.model.replaceChildren(...ids.map((id) => h('option', { value: id }, id)));
+  el.model.value = modelId;
+}
+el.model.addEventListener('change', () => {
+  const url = new URL(location.href);
+  url.searchParams.set('model', el.model.value);
+  location.assign(url);
 });
 
 // ---- start-up ----------------------------------------------------------------------------------------------------
@@ -341,6 +366,7 @@ async function init(): Promise<void> {
       return (await res.json()) as { models: Array<{ id: string }> };
     });
     if (!params.get('model') && cat.models[0]) modelId = cat.models[0].id;
+    showModels(cat.models.map((m) => m.id));
     client ??= new SpinnClient({
       edgeUrl: EDGE,
       ...(API_KEY ? { apiKey: API_KEY } : {}),
@@ -359,6 +385,13 @@ async function init(): Promise<void> {
       throw e;
     });
     classes = manifest.classes;
+    const pre = manifest.input.preprocessing;
+    const colour = manifest.input.shape[1] === 3;
+    const [th, tw] = (colour ? pre?.resize : undefined) ?? pre?.sourceSize ?? [28, 28];
+    uploadTarget = { channels: colour ? 3 : 1, height: th, width: tw };
+    el.modelDesc.textContent =
+      `input ${manifest.input.shape.slice(1).join('×')} (${colour ? 'colour' : 'grey'}); ` +
+      `samples are 28×28 Fashion-MNIST images, preprocessed by the client as the manifest says`;
     nBlocks = manifest.blocks.length;
     nExits = manifest.exits.length;
     const files = nBlocks + nExits;

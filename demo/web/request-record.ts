@@ -2,6 +2,7 @@
 // the client reported (onStep), what went over the wire (EmulatedLink) and the client's result. Times are ms
 // relative to `t0` (performance.now() just before classify was called). Renderers only read these.
 
+import type { RawImage } from '../../core/preprocess.js';
 import type { ClassifyResult, DecidedBy } from '../../client/index.js';
 import type { LinkEvents } from './emulated-link.js';
 import type { ChosenPlan } from './sla-presets.js';
@@ -22,7 +23,8 @@ export interface RequestRecord {
   source: string;
   /** Ground-truth label when the input is a labelled sample. */
   truth?: number;
-  pixels: Uint8Array;
+  /** The image classified: a sample's 28×28 grey pixels or an upload at the model's size. */
+  pixels: Uint8Array | RawImage;
   plan: ChosenPlan;
   presetLabel: string;
   /** Emulated uplink (bits/s, 0 = off) and device slowdown (1 = real) in force for this request. */

@@ -2,6 +2,7 @@
 // gunzipped in the browser with DecompressionStream and parsed by core/idx.ts, exactly as Node reads them.
 
 import { parseIdx } from '../../core/idx.js';
+import type { RawImage } from '../../core/preprocess.js';
 
 export interface SampleSet {
   /** Raw 28×28 8-bit images, row-major, one after another. */
@@ -46,18 +47,21 @@ export function sampleImage(set: SampleSet, i: number): Uint8Array {
   return set.images.subarray(i * 784, (i + 1) * 784);
 }
 
-/** Paints 28×28 grey pixels onto a canvas (scaled by CSS). */
-export function paintGrey(canvas: HTMLCanvasElement, pixels: Uint8Array): void {
-  canvas.width = 28;
-  canvas.height = 28;
+/** Paints an image (grey, grey + alpha, RGB or RGBA) onto a canvas at its own size (scaled by CSS). */
+export function paintImage(canvas: HTMLCanvasElement, image: RawImage): void {
+  canvas.width = image.width;
+  canvas.height = image.height;
   const ctx = canvas.getContext('2d')!;
-  const img = ctx.createImageData(28, 28);
-  for (let i = 0; i < 784; i++) {
-    const v = pixels[i]!;
-    img.data[4 * i] = v;
-    img.data[4 * i + 1] = v;
-    img.data[4 * i + 2] = v;
+  const img = ctx.createImageData(image.width, image.height);
+  const k = image.channels;
+  for (let i = 0; i < image.width * image.height; i++) {
+    for (let c = 0; c < 3; c++) img.data[4 * i + c] = image.data[i * k + (k >= 3 ? c : 0)]!;
     img.data[4 * i + 3] = 255;
   }
   ctx.putImageData(img, 0, 0);
+}
+
+/** Paints 28×28 grey pixels (a sample) onto a canvas. */
+export function paintGrey(canvas: HTMLCanvasElement, pixels: Uint8Array): void {
+  paintImage(canvas, { data: pixels, width: 28, height: 28, channels: 1 });
 }

@@ -84,7 +84,7 @@ describe('SpinnClient without network', () => {
   });
 
   it('takes a preprocessed Float32Array like raw pixels', async () => {
-    const x = preprocessGray(samples[0]!.pixels, manifest.input.preprocessing!);
+    const x = preprocessGray(samples[0]!.pixels, manifest.input);
     const a = await client.classify(x, { plan: { split: 28, threshold: 1 } });
     const b = await client.classify(samples[0]!.pixels, { plan: { split: 28, threshold: 1 } });
     expect(a.label).toBe(b.label);
@@ -95,8 +95,11 @@ describe('SpinnClient without network', () => {
     await expect(client.classify(new Uint8Array(100))).rejects.toThrow(/28x28 = 784 8-bit pixels, got 100/);
     await expect(client.classify(new Float32Array(10))).rejects.toThrow(/1024 float32 values/);
     await expect(client.classify([1, 2, 3] as unknown as Uint8Array)).rejects.toThrow(
-      /Uint8Array of raw pixels/,
+      /raw grey pixels \(Uint8Array\), an image \{data, width, height, channels\}/,
     );
+    await expect(
+      client.classify({ data: new Uint8Array(5), width: 2, height: 2, channels: 1 }),
+    ).rejects.toThrow(/image data holds 5 values, 2x2x1 needs 4/);
     await expect(client.classify(samples[0]!.pixels, { plan: { split: 29 } })).rejects.toThrow(
       /split must be/,
     );

@@ -65,7 +65,7 @@ describe('onnxruntime-web in Node', () => {
     let maxDiff = 0;
     for (let s = 0; s < samples.length; s++) {
       const logits = new Map<number, Float32Array>();
-      const x = preprocessGray(samples[s]!.pixels, manifest.input.preprocessing!);
+      const x = preprocessGray(samples[s]!.pixels, manifest.input);
       const r = await runProgressive({
         manifest,
         sessions: recording(sessions, logits),
@@ -100,7 +100,7 @@ describe('onnxruntime-web in Node', () => {
           manifest,
           sessions,
           createTensor: sessions.createTensor,
-          input: preprocessGray(s.pixels, manifest.input.preprocessing!),
+          input: preprocessGray(s.pixels, manifest.input),
           inputShape: [1, 1, 32, 32],
           fromBlock: 0,
           toBlock: manifest.blocks.length,

@@ -265,6 +265,19 @@ describe('SpinnClient offload and race', () => {
     expect(sent.dataBytes).toBe(manifest.splits[0]!.fp32Bytes);
   });
 
+  it('split 0 without a codec sends the image as uint8 pixels (u8), which the server normalises', async () => {
+    const c = client(serverFirst(0));
+    const r = await c.classify(samples[10]!.pixels, { plan: { split: 0, threshold: 1 } });
+    expect(r).toMatchObject({
+      decidedBy: 'server',
+      label: finalLabel(10),
+      plan: { codec: { scheme: 'u8' } },
+    });
+    const sent = (await edge.records()).offloads.find((o) => o.requestId === r.requestId)!;
+    expect(sent.shape).toEqual([1, 1, 32, 32]);
+    expect(sent.dataBytes).toBe(32 * 32); // one byte per pixel, the 2-pixel zero border included
+  });
+
   it('follows the plan the edge returns (followEdgePlan), or not', async () => {
     await edge.configure({ nextPlan: { split: 8, threshold: 0.95, codec: { scheme: 'fp32' } } });
     // 'on-failure': the server's answer (and the next plan riding on it) always arrives; a racing device could win first.

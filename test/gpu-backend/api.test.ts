@@ -9,7 +9,17 @@ import { PROTOCOL_VERSION, WIRE_CONTENT_TYPE, decodeOffload, encodeMessage } fro
 import { createBackend, type Backend } from '../../gpu-backend/server.js';
 import { silentLogger } from '../../gpu-backend/log.js';
 import { hostileCases } from '../support/hostile-bodies.js';
-import { inferInit, newRequestId, offloadBody, readResult, testConfig, testImages } from './helpers.js';
+import { greyImage, imageToPixels, normalizePixels } from '../../core/preprocess.js';
+import {
+  inferInit,
+  manifest,
+  newRequestId,
+  offloadBody,
+  readResult,
+  testConfig,
+  testImages,
+  testPixels,
+} from './helpers.js';
 
 const TOKEN = 'test-token-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -56,6 +66,30 @@ describe('gpu-backend API', () => {
     expect(lossless.confidence).toBe(fp32.confidence);
     for (const bits of [8, 6, 4] as const)
       expect((await readResult(await post(good({ codec: { scheme: 'quant', bits } })))).status).toBe('done');
+  });
+
+  it('takes the input as uint8 pixels (u8) at split 0, normalising it like the client, and nowhere else', async () => {
+    const pixels = imageToPixels(greyImage(testPixels(1)[0]!, manifest().input), manifest().input);
+    const values = Float32Array.from(pixels);
+    const fp32 = await readResult(await post(good({ values: normalizePixels(pixels, manifest().input) })));
+    const u8 = await readResult(await post(good({ values, codec: { scheme: 'u8' } })));
+    expect(u8).toMatchObject({
+      status: 'done',
+      label: fp32.label,
+      exit: fp32.exit,
+      confidence: fp32.confidence,
+    });
+    const at3 = good({
+      split: 3,
+      values: new Float32Array(16 * 32 * 32),
+      shape: [1, 16, 32, 32],
+      codec: { scheme: 'u8' },
+    });
+    await expectError(
+      await post(at3),
+      400,
+      /u8 tensors carry input pixels and are only accepted at split 0, not split 3/,
+    );
   });
 
   it('requires the bearer token on every route', async () => {

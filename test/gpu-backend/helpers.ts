@@ -35,7 +35,8 @@ export function testConfig(over: Partial<BackendConfig> = {}): BackendConfig {
     port: 0,
     host: '127.0.0.1',
     modelsDir: MODELS_DIR,
-    modelIds: [],
+    // The backend tests are about resnet56-fmnist; loading every committed model would only slow each start.
+    modelIds: [MODEL_ID],
     workers: 1,
     threads: 1,
     spinning: false,
@@ -53,11 +54,17 @@ export function testConfig(over: Partial<BackendConfig> = {}): BackendConfig {
   };
 }
 
+/** The first `count` Fashion-MNIST test images as raw 28×28 grey pixels. */
+export function testPixels(count: number): Uint8Array[] {
+  const ds = loadFashionMnist('test', { limit: count });
+  return Array.from({ length: ds.count }, (_, i) => ds.images.slice(i * 784, (i + 1) * 784));
+}
+
 /** The first `count` Fashion-MNIST test images, preprocessed to [1,1,32,32] with the manifest's preprocessing. */
 export function testImages(count: number, m: ModelManifest = manifest()): Float32Array[] {
   const ds = loadFashionMnist('test', { limit: count });
   return Array.from({ length: ds.count }, (_, i) =>
-    preprocessGray(ds.images.subarray(i * 784, (i + 1) * 784), m.input.preprocessing!),
+    preprocessGray(ds.images.subarray(i * 784, (i + 1) * 784), m.input),
   );
 }
 

@@ -17,7 +17,7 @@ const post = (body: Uint8Array, type = WIRE_CONTENT_TYPE) =>
 describe('malformed, oversized and unknown-version bodies', () => {
   it('are refused with clear 4xx errors, and a valid request still works afterwards', async () => {
     const device = await DeviceSide.load();
-    const img = preprocessGray(samples(1)[0]!.pixels, manifest.input.preprocessing!);
+    const img = preprocessGray(samples(1)[0]!.pixels, manifest.input);
     const act = await device.activation(img, 2);
     const valid = (id = newRequestId('ok')) => offloadBody({ requestId: id, split: 2, threshold: 1, ...act });
     const packr = new Packr({ useRecords: false });
@@ -70,7 +70,7 @@ describe('malformed, oversized and unknown-version bodies', () => {
     // early 413 left pooled connections mid-body: 29 of 40 valid requests sent beside 2 MiB offloads answered 502
     // "Network connection lost". Now the edge refuses the body (413) and nothing oversized reaches the backend.
     const device = await DeviceSide.load();
-    const img = preprocessGray(samples(1)[0]!.pixels, manifest.input.preprocessing!);
+    const img = preprocessGray(samples(1)[0]!.pixels, manifest.input);
     const act = await device.activation(img, 2);
     const packr = new Packr({ useRecords: false });
     const valid = () => offloadBody({ requestId: newRequestId('beside'), split: 2, threshold: 1, ...act });

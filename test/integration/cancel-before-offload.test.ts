@@ -20,7 +20,7 @@ describe('cancel before offload', () => {
     expect(firstBody.cancelledBeforeOffload).toBe(true);
 
     const device = await DeviceSide.load();
-    const img = preprocessGray(samples(1)[0]!.pixels, manifest.input.preprocessing!);
+    const img = preprocessGray(samples(1)[0]!.pixels, manifest.input);
     const act = await device.activation(img, 5);
     const res = await fetch(`${stack().edge.url}/v1/infer`, {
       method: 'POST',

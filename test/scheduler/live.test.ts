@@ -51,7 +51,7 @@ const row = (r: ClassifyResult) => {
 };
 
 describe('scheduler, live', () => {
-  it('a bandwidth drop cuts the bytes each request is expected to send within a few requests', async () => {
+  it('a bandwidth drop moves the plan off server-only within a few requests', async () => {
     const link = emulatedLink(50_000_000, 2);
     const client = new SpinnClient({
       edgeUrl: worker.url,
@@ -79,26 +79,25 @@ describe('scheduler, live', () => {
       expect(before.split).toBe(0);
       expect(before.feasible).toBe(true);
 
-      link.bandwidthBps = 10_000;
+      // Server-only sends the 1 kB input as uint8 pixels (no codec can shrink it): at 2 kB/s that alone breaks the
+      // 400 ms limit, so the plan must move work to the device.
+      link.bandwidthBps = 2_000;
       console.log(`[live] slow link: ${link.describe()}`);
-      const bytesOf = (p: NonNullable<typeof client.scheduledPlan>['plan']) => p.estimate!.uploadBytes;
+      // Server-only sends 1 kB, below the profiler's small-transfer size (core/online-profiler.ts), so the slowdown
+      // shows as a larger fixed offload cost rather than a lower bandwidth; either way the plan must stop sending
+      // the input and move work to the device.
       let moved: number | undefined;
       for (let k = 0; k < 8; k++, i++) {
         const r = await client.classify(samples[i]!.pixels);
         console.log(`[live] #${i} ${row(r)}`);
-        const p = client.scheduledPlan!.plan;
-        if (moved === undefined && bytesOf(p) < bytesOf(before) / 4) moved = k + 1;
+        if (moved === undefined && client.scheduledPlan!.plan.split > before.split) moved = k + 1;
       }
       const after = client.scheduledPlan!.plan;
       console.log(`[live] plan moved after ${moved} slow-link requests: ${after.reason}`);
       expect(moved).toBeDefined();
-      // Bandwidth is a moving average and the plan is refreshed every other request, so a few requests pass first.
+      // The offload cost is a robust fit and the plan is refreshed every other request, so a few requests pass first.
       expect(moved!).toBeLessThanOrEqual(6);
-      // The direction: fewer expected bytes per request, through a stronger codec or a deeper split / lower threshold.
-      const compressedHarder = after.codec.scheme !== 'fp32' && before.codec.scheme === 'fp32';
-      const exitsMoreOnDevice = after.split > before.split && after.threshold <= before.threshold;
-      expect(compressedHarder || exitsMoreOnDevice).toBe(true);
-      expect(after.seen!.bandwidthBps).toBeLessThan(50_000);
+      expect(after.split).toBeGreaterThan(before.split);
     } finally {
       await client.dispose();
     }

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { parseIdx } from '../../core/idx.js';
+import { packedGreyImages, type LabelledImages } from './labelled-images.js';
 
 export const DEBIAN_DIR = '/usr/share/datasets/fashion-mnist';
 export const SAMPLE_DIR = new URL('../../models/fashion-mnist-sample/', import.meta.url).pathname;
@@ -59,4 +60,10 @@ export function loadFashionMnist(
     `Fashion-MNIST ${split} split not found: install it with \`apt-get install -y dataset-fashion-mnist\`` +
       (opts.requireFull ? '' : ` (the committed sample has only the test split)`),
   );
+}
+
+/** The loaded split as the tools' LabelledImages. */
+export function fashionMnistImages(ds: FashionMnist): LabelledImages {
+  const what = ds.source === 'debian' ? 'official split' : 'committed sample';
+  return packedGreyImages(`fashion-mnist (${what})`, ds.images, ds.labels, 28, 28);
 }

@@ -7,9 +7,10 @@
 import type { Tensor } from 'onnxruntime-common';
 import { softmax, top1 } from '../../core/exit-policy.js';
 import { codecLabel, QUANT_BITS, type CodecSpec, type QuantGranularity } from '../../core/codec-spec.js';
-import type { CodecMeasurement, ModelManifest } from '../../core/manifest.js';
+import { sendsPixels, type CodecMeasurement, type ModelManifest } from '../../core/manifest.js';
 import type { SessionProvider, TensorFactory } from '../../core/progressive-executor.js';
 import { decodeTensor, encodeTensor } from '../../core/tensor-codec.js';
+import type { LabelledImages } from '../dataset/labelled-images.js';
 import type { ExitTable } from './exit-table.js';
 import { preprocessBatch } from './exit-table.js';
 import { thresholdProfile } from './threshold-profile.js';
@@ -85,11 +86,11 @@ export async function profileCodec(
   manifest: ModelManifest,
   sessions: SessionProvider,
   createTensor: TensorFactory,
-  images: Uint8Array,
-  labels: Uint8Array,
+  ds: LabelledImages,
   opts: CodecProfileOptions,
 ): Promise<CodecProfileResult> {
-  const n = labels.length;
+  const n = ds.count;
+  const labels = ds.labels;
   const E = manifest.exits.length;
   const batch = opts.batch ?? 250;
   const sizeSamples = Math.min(n, opts.sizeSamples ?? 500);
@@ -101,15 +102,17 @@ export async function profileCodec(
   const tables = new Map<string, ExitTable>();
   const stats = new Map<string, { bytes: number; enc: number[]; dec: number[] }>();
   const key = (split: number, spec: CodecSpec) => `${split}/${codecLabel(spec)}`;
-  for (const s of manifest.splits) {
+  // Splits whose tensor travels as uint8 pixels (the input of a preprocessed model) have no codec choice to profile.
+  const profiled = manifest.splits.filter((s) => !sendsPixels(manifest, s.split));
+  for (const s of profiled) {
     for (const spec of lossy) tables.set(key(s.split, spec), emptyTable(n, E, labels));
     for (const spec of sized) stats.set(key(s.split, spec), { bytes: 0, enc: [], dec: [] });
   }
-  const splitAt = new Map(manifest.splits.map((s) => [s.split, s]));
+  const splitAt = new Map(profiled.map((s) => [s.split, s]));
 
   for (let from = 0; from < n; from += batch) {
     const count = Math.min(batch, n - from);
-    let x = preprocessBatch(manifest, images, from, count);
+    let x = preprocessBatch(manifest, ds, from, count);
     let shape = [count, ...manifest.input.shape.slice(1)];
     for (let b = 0; b <= manifest.blocks.length; b++) {
       if (splitAt.has(b)) {
@@ -164,7 +167,7 @@ export async function profileCodec(
   const base = thresholdProfile(baseline, opts.thresholds);
   const baseAll = thresholdProfile(baseline, [1])[0]!.accuracy;
   const entries: CodecMeasurement[] = [];
-  for (const s of manifest.splits) {
+  for (const s of profiled) {
     for (const spec of sized) {
       const st = stats.get(key(s.split, spec))!;
       let change = 0;

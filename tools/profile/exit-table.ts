@@ -5,8 +5,9 @@
 import { softmax, top1 } from '../../core/exit-policy.js';
 import { allExitLogits } from '../../core/exit-logits.js';
 import type { ModelManifest } from '../../core/manifest.js';
-import { preprocessGray } from '../../core/preprocess.js';
+import { preprocessImage } from '../../core/preprocess.js';
 import type { SessionProvider, TensorFactory } from '../../core/progressive-executor.js';
+import type { LabelledImages } from '../dataset/labelled-images.js';
 
 export interface ExitTable {
   samples: number;
@@ -18,20 +19,18 @@ export interface ExitTable {
   truth: Uint8Array;
 }
 
+/** Images [from, from + count) of a dataset preprocessed as the manifest says, batch first. */
 export function preprocessBatch(
   manifest: ModelManifest,
-  images: Uint8Array,
+  ds: LabelledImages,
   from: number,
   count: number,
 ): Float32Array {
-  const pre = manifest.input.preprocessing;
-  if (!pre) throw new Error(`model ${manifest.id} has no input preprocessing in its manifest`);
-  const [h, w] = pre.sourceSize;
-  const per = (h + 2 * pre.padding) * (w + 2 * pre.padding);
+  if (!manifest.input.preprocessing)
+    throw new Error(`model ${manifest.id} has no input preprocessing in its manifest`);
+  const per = manifest.input.shape.slice(1).reduce((a, b) => a * b, 1);
   const out = new Float32Array(count * per);
-  for (let i = 0; i < count; i++) {
-    out.set(preprocessGray(images.subarray((from + i) * h * w, (from + i + 1) * h * w), pre), i * per);
-  }
+  for (let i = 0; i < count; i++) out.set(preprocessImage(ds.image(from + i), manifest.input), i * per);
   return out;
 }
 
@@ -39,8 +38,7 @@ export async function buildExitTable(
   manifest: ModelManifest,
   sessions: SessionProvider,
   createTensor: TensorFactory,
-  images: Uint8Array,
-  labels: Uint8Array,
+  ds: LabelledImages,
   opts: {
     batch?: number;
     onProgress?: (done: number) => void;
@@ -53,7 +51,7 @@ export async function buildExitTable(
     ) => Promise<void> | void;
   } = {},
 ): Promise<ExitTable> {
-  const n = labels.length;
+  const n = ds.count;
   const E = manifest.exits.length;
   const K = manifest.classes.length;
   const batch = opts.batch ?? 250;
@@ -61,7 +59,7 @@ export async function buildExitTable(
   const confidence = new Float32Array(n * E);
   for (let from = 0; from < n; from += batch) {
     const count = Math.min(batch, n - from);
-    const input = preprocessBatch(manifest, images, from, count);
+    const input = preprocessBatch(manifest, ds, from, count);
     const logits = await allExitLogits(manifest, sessions, createTensor, input, count);
     await opts.onBatch?.(from, count, input, logits);
     for (let e = 0; e < E; e++) {
@@ -73,5 +71,5 @@ export async function buildExitTable(
     }
     opts.onProgress?.(from + count);
   }
-  return { samples: n, exits: E, predicted, confidence, truth: labels.slice(0, n) };
+  return { samples: n, exits: E, predicted, confidence, truth: ds.labels.slice(0, n) };
 }

@@ -14,6 +14,7 @@ import type { InferenceSession } from 'onnxruntime-common';
 import * as ortNode from 'onnxruntime-node';
 import type { ModelManifest } from '../../../core/manifest.js';
 import { runProgressive, type SessionProvider } from '../../../core/progressive-executor.js';
+import { offloadInput } from '../../../core/input-pixels.js';
 import { decodeTensor } from '../../../core/tensor-codec.js';
 import {
   decodeOffload,
@@ -76,7 +77,7 @@ async function main(): Promise<void> {
       manifest,
       sessions,
       createTensor: (v, d) => new ortNode.Tensor('float32', v, d),
-      input: values,
+      input: offloadInput(manifest, o.tensor.codec.scheme, values),
       inputShape: shape,
       fromBlock: o.split,
       toBlock: manifest.blocks.length,

@@ -22,10 +22,9 @@ export async function referenceLogits(
   samples: FmnistSample[],
 ): Promise<Float32Array[][]> {
   const session = await ortNode.InferenceSession.create(join(MODEL_DIR, 'train/model.onnx'));
-  const pre = manifest.input.preprocessing!;
   const per = 32 * 32;
   const batch = new Float32Array(samples.length * per);
-  samples.forEach((s, i) => batch.set(preprocessGray(s.pixels, pre), i * per));
+  samples.forEach((s, i) => batch.set(preprocessGray(s.pixels, manifest.input), i * per));
   const out = await session.run({ input: new ortNode.Tensor('float32', batch, [samples.length, 1, 32, 32]) });
   await session.release();
   const heads = manifest.exits.map((e) => out[e.output.name]!.data as Float32Array);

@@ -35,7 +35,7 @@ export async function knownOffloads(
   const device = await DeviceSide.load();
   const out: KnownOffload[] = [];
   for (const [i, s] of samples.entries()) {
-    const image = preprocessGray(s.pixels, manifest.input.preprocessing!);
+    const image = preprocessGray(s.pixels, manifest.input);
     for (const [k, split] of splits.entries()) {
       const act = await device.activation(image, split);
       const threshold = k % 2 ? 0.9 : 1;

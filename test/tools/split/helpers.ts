@@ -20,7 +20,13 @@ export function fmnistBatch(n: number, mean = 0.286, std = 0.353): ort.Tensor {
   };
   const data = new Float32Array(n * 32 * 32);
   for (let i = 0; i < n; i++)
-    data.set(preprocessGray(ds.images.subarray(i * 784, (i + 1) * 784), pre), i * 1024);
+    data.set(
+      preprocessGray(ds.images.subarray(i * 784, (i + 1) * 784), {
+        shape: [1, 1, 32, 32],
+        preprocessing: pre,
+      }),
+      i * 1024,
+    );
   return new ort.Tensor('float32', data, [n, 1, 32, 32]);
 }
 
