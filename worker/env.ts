@@ -1,6 +1,7 @@
 // The worker's bindings (wrangler.toml) and the typed, defaulted configuration read from them. Every module takes
 // its settings from `readConfig` so a missing or malformed var has one default and one place that parses it.
 
+import { DEFAULT_MAX_OFFLOAD_BYTES } from '../core/wire.js';
 import type { RequestState } from './request-state.js';
 
 /** Bindings declared in wrangler.toml (vars arrive as strings; numbers are tolerated for TOML integers). */
@@ -49,7 +50,6 @@ export interface WorkerConfig {
 }
 
 export const DEFAULT_BACKEND_URL = 'http://127.0.0.1:8790';
-export const DEFAULT_MAX_OFFLOAD_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_BACKEND_TIMEOUT_MS = 10_000;
 export const DEFAULT_REQUEST_RETENTION_MS = 60 * 60 * 1000;
 export const DEFAULT_MAX_INFLIGHT_PER_KEY = 32;
