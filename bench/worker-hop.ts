@@ -4,17 +4,11 @@
 
 import { Command } from 'commander';
 import Table from 'cli-table3';
-import * as ort from 'onnxruntime-node';
-import { readFileSync } from 'node:fs';
-import { parseManifest } from '../core/manifest.js';
-import { preprocessGray } from '../core/preprocess.js';
-import { runProgressive } from '../core/progressive-executor.js';
 import { encodeTensor } from '../core/tensor-codec.js';
 import { decodeResult, encodeMessage, PROTOCOL_VERSION, WIRE_CONTENT_TYPE } from '../core/wire.js';
 import { startStack } from '../harness/stack.js';
-import { loadFashionMnist } from '../tools/dataset/fashion-mnist.js';
-import { nodeSessions, nodeTensor } from '../tools/runtime/node-sessions.js';
 import { progressBar } from '../tools/cli/progress.js';
+import { readModelManifest, realActivations } from './real-activations.js';
 
 const opts = new Command()
   .option('--requests <n>', 'requests per path', (v) => Number(v), 200)
@@ -22,22 +16,9 @@ const opts = new Command()
   .parse()
   .opts<{ requests: number; split: number }>();
 
-const dir = new URL('../models/resnet56-fmnist/', import.meta.url).pathname;
-const manifest = parseManifest(JSON.parse(readFileSync(`${dir}manifest.json`, 'utf8')));
-const ds = loadFashionMnist('test', { limit: 1 });
-const image = preprocessGray(ds.images.subarray(0, 784), manifest.input);
-const act = await runProgressive({
-  manifest,
-  sessions: nodeSessions(dir, manifest),
-  createTensor: nodeTensor,
-  input: image,
-  inputShape: [1, 1, 32, 32],
-  fromBlock: 0,
-  toBlock: opts.split,
-  threshold: 1,
-});
-if (act.outcome.kind !== 'split') throw new Error('expected an activation');
-const tensor = encodeTensor(act.outcome.values, act.outcome.shape, { scheme: 'fp32' });
+const manifest = readModelManifest();
+const [act] = await realActivations(manifest, opts.split);
+const tensor = encodeTensor(act!.values, act!.shape, { scheme: 'fp32' });
 let seq = 0;
 const body = () =>
   encodeMessage({

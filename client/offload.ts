@@ -15,7 +15,9 @@ export type OffloadFailure =
   /** The edge answered a non-2xx status without a result body. */
   | 'http'
   /** The body was not a valid result for this request. */
-  | 'protocol';
+  | 'protocol'
+  /** Never sent: the offload broke core's offload rules (core/offload-validation.ts), so the edge would refuse it. */
+  | 'invalid';
 
 export type OffloadOutcome =
   | {
@@ -72,6 +74,14 @@ export function describeError(e: unknown): string {
     if (typeof c !== 'object') break;
   }
   return parts.join(' <- ');
+}
+
+/** An offload that is not sent, already failed with `invalid`: the device finishes the request alone. */
+export function refusedOffload(error: string): OffloadCall {
+  return {
+    outcome: Promise.resolve({ kind: 'error', reason: 'invalid', error, elapsedMs: 0 }),
+    abort: () => {},
+  };
 }
 
 /** Starts `POST /v1/infer` with a timeout; see OffloadCall. */

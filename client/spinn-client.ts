@@ -12,6 +12,7 @@ import {
 } from '../core/progressive-executor.js';
 import { chooseCodec } from '../core/codec-choice.js';
 import type { CodecSpec } from '../core/codec-spec.js';
+import { checkActivationValues, checkOffloadFields, OffloadError } from '../core/offload-validation.js';
 import { encodePixels, encodeTensor, specOf, type EncodedTensor } from '../core/tensor-codec.js';
 import { encodeMessage, PROTOCOL_VERSION, type OffloadMessage, type Plan } from '../core/wire.js';
 import type { ClassifyResult, DecidedBy } from './classify-result.js';
@@ -29,7 +30,7 @@ import { MemoryModelCache } from './model-cache.js';
 import { toModelInput, type ClassifyInput } from './model-input.js';
 import { ModelLoader } from './model-loader.js';
 import { edgeModelSource, trimTrailingSlash } from './model-source.js';
-import { sendCancel, startOffload, type CancelOutcome } from './offload.js';
+import { refusedOffload, sendCancel, startOffload, type CancelOutcome } from './offload.js';
 import { importOnnxruntimeWeb, type OrtModule } from './ort-module.js';
 import { PlanKeeper } from './plan-keeper.js';
 import { raceOffload } from './race.js';
@@ -425,17 +426,23 @@ export class SpinnClient {
     };
     const body = encodeMessage(message);
     const encodeMs = this.now() - tEncode;
-    const offload = startOffload({
-      url: `${this.edgeUrl}/v1/infer`,
-      body,
-      requestId,
-      classes: manifest.classes.length,
-      exits: manifest.exits.length,
-      fetch: this.fetchFn,
-      timeoutMs: this.options.offloadTimeoutMs ?? DEFAULT_OFFLOAD_TIMEOUT_MS,
-      now: this.now,
-      ...(this.edgeHeaders ? { headers: this.edgeHeaders } : {}),
-    });
+    // The edge's own rules, checked on what is about to leave (no decode: the values are at hand): an offload the
+    // edge would refuse (a non-finite activation from a broken model file, a plan for a split the model lacks) is
+    // not sent, and the device finishes alone.
+    const refusal = offloadRefusal(manifest, message, activation.values);
+    const offload = refusal
+      ? refusedOffload(refusal)
+      : startOffload({
+          url: `${this.edgeUrl}/v1/infer`,
+          body,
+          requestId,
+          classes: manifest.classes.length,
+          exits: manifest.exits.length,
+          fetch: this.fetchFn,
+          timeoutMs: this.options.offloadTimeoutMs ?? DEFAULT_OFFLOAD_TIMEOUT_MS,
+          now: this.now,
+          ...(this.edgeHeaders ? { headers: this.edgeHeaders } : {}),
+        });
     const local: SessionProvider = yieldingSessions(sessions, yieldToEventLoop);
     const continuation = this.options.localContinuation ?? 'hedge';
     const expectedMs =
@@ -545,5 +552,21 @@ export class SpinnClient {
           }
         : {}),
     };
+  }
+}
+
+/** Why core's offload rules refuse this offload, or undefined when it may be sent. */
+function offloadRefusal(
+  manifest: ModelManifest,
+  message: OffloadMessage,
+  values: Float32Array,
+): string | undefined {
+  try {
+    checkOffloadFields(manifest, message);
+    checkActivationValues(values);
+    return undefined;
+  } catch (e) {
+    if (e instanceof OffloadError) return `offload not sent: ${e.message}`;
+    throw e;
   }
 }

@@ -35,9 +35,17 @@ export type BatchStep =
       taken: readonly boolean[];
     };
 
+/**
+ * How an item left a batched walk: as in the one-request walk, or `failed` when an exit's output for it was not
+ * finite (an input at the edge of float32, a broken model file). Only that item fails; the others walk on.
+ */
+export type BatchResult = Omit<ProgressiveResult, 'outcome'> & {
+  outcome: ProgressiveResult['outcome'] | { kind: 'failed'; error: string };
+};
+
 export interface LeftItem {
   item: number;
-  result: ProgressiveResult;
+  result: BatchResult;
 }
 
 export interface BatchRunOptions {
@@ -134,14 +142,17 @@ function checkItems(o: BatchRunOptions): void {
   });
 }
 
-export async function runProgressiveBatch(o: BatchRunOptions): Promise<ProgressiveResult[]> {
+export async function runProgressiveBatch(o: BatchRunOptions): Promise<BatchResult[]> {
   checkItems(o);
   const { manifest, items } = o;
   const now = o.now ?? defaultNow;
-  const results: (ProgressiveResult | undefined)[] = new Array(items.length);
+  // Filled, not `new Array(n)`: every() and map() skip the holes of a sparse array, and the walk once ended when
+  // the batch was empty for a while (every() saw only the items that had left), stranding the items that join later
+  // without an answer — a backend request hung forever (found by the hostile storm and the fault test).
+  const results = new Array<BatchResult | undefined>(items.length).fill(undefined);
   const blocksRun = new Array<number>(items.length).fill(0);
   const computeMs = new Array<number>(items.length).fill(0);
-  const leave = (left: { item: number; outcome: ProgressiveResult['outcome'] }[]) => {
+  const leave = (left: { item: number; outcome: BatchResult['outcome'] }[]) => {
     if (!left.length) return;
     const done = left.map(({ item, outcome }) => {
       const result = { outcome, blocksRun: blocksRun[item]!, computeMs: computeMs[item]! };
@@ -255,7 +266,7 @@ async function runExit(
   heads: readonly number[],
   now: () => number,
   computeMs: number[],
-): Promise<{ item: number; outcome: ProgressiveResult['outcome'] }[]> {
+): Promise<{ item: number; outcome: BatchResult['outcome'] }[]> {
   const exit = o.manifest.exits[e]!;
   const head = await o.sessions.exit(e);
   const t0 = now();
@@ -282,10 +293,15 @@ async function runExit(
     confidences: decided.map((d) => d.confidence),
     taken: decided.map((d) => d.taken),
   });
-  return decided
-    .filter((d) => d.taken)
-    .map(({ item, probabilities, label, confidence }) => ({
-      item,
-      outcome: { kind: 'exit' as const, exit: e, label, confidence, probabilities },
-    }));
+  // A non-finite confidence must never become an answer: no exit rule can judge it, and it would be sent on as if
+  // it were one. That item leaves `failed`; the rest of the batch is unaffected.
+  const left: { item: number; outcome: BatchResult['outcome'] }[] = [];
+  for (const { item, probabilities, label, confidence, taken } of decided) {
+    if (!Number.isFinite(confidence)) {
+      const error = `exit ${e} (after block ${exit.afterBlock}) produced non-finite logits`;
+      left.push({ item, outcome: { kind: 'failed', error } });
+    } else if (taken)
+      left.push({ item, outcome: { kind: 'exit', exit: e, label, confidence, probabilities } });
+  }
+  return left;
 }

@@ -59,6 +59,11 @@ export interface ProgressiveResult {
   computeMs: number;
 }
 
+/** Thrown when an exit's output is not finite: the run has no answer (the batched walk fails just that item). */
+export class NonFiniteOutputError extends Error {
+  override readonly name = 'NonFiniteOutputError';
+}
+
 /** One request's progressive walk: the batched walk (progressive-batch.ts) with a single item. */
 export async function runProgressive(o: ProgressiveRunOptions): Promise<ProgressiveResult> {
   const { manifest } = o;
@@ -103,5 +108,6 @@ export async function runProgressive(o: ProgressiveRunOptions): Promise<Progress
       : {}),
     ...(o.now ? { now: o.now } : {}),
   });
-  return result!;
+  if (result!.outcome.kind === 'failed') throw new NonFiniteOutputError(result!.outcome.error);
+  return result as ProgressiveResult;
 }

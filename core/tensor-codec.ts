@@ -148,6 +148,12 @@ export function checkHeader(h: unknown, shape: readonly number[], n: number): Co
         if (!a.every(isFloat32)) fail(`quant ${k} must be finite float32 values`);
         if (k === 'step' && a.some((s: number) => s < 0)) fail('quant step must not be negative');
       }
+      // Finite fields can still decode past float32's range (min + levels × step): refuse before decoding.
+      const levels = (1 << (c.bits as QuantBits)) - 1;
+      const min = c.min as number[];
+      const step = c.step as number[];
+      if (min.some((m, g) => !Number.isFinite(Math.fround(m + levels * step[g]!))))
+        fail('quant min + levels × step overflows float32');
       return {
         scheme: 'quant',
         bits: c.bits as QuantBits,

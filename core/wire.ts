@@ -1,9 +1,12 @@
 // The versioned binary wire format between client, edge worker and backend (msgpack via msgpackr). Offloads carry
 // the activation and everything the server and the scheduler need; results carry the answer and the next plan.
-// Every decode validates shape and types, so a hostile or outdated body becomes a WireError (a 4xx), never a crash.
+// Every decode goes through core/msgpack.ts's hardened decoder and then the schemas, so a hostile or outdated body
+// becomes a WireError (a 4xx) whose message says what was wrong, never a crash. What an offload must be for a given
+// model (split, shape, codec fields, payload, values) is core/offload-validation.ts.
 
-import { Packr } from 'msgpackr';
 import { z } from 'zod';
+import { MsgpackError, packMsgpack, unpackMsgpack } from './msgpack.js';
+import { describeIssues, describeValue } from './public-error.js';
 import { slaSchema } from './sla.js';
 import { codecSpecSchema, quantBitsSchema, quantGranularitySchema } from './codec-spec.js';
 import type { CodecHeader, EncodedTensor } from './tensor-codec.js';
@@ -18,9 +21,18 @@ export const PROTOCOL_VERSION = 2;
 /** MIME type of msgpack bodies on every hop. */
 export const WIRE_CONTENT_TYPE = 'application/vnd.spinn+msgpack';
 
-// Records (msgpackr's structure extension) make the encoder generate code with `new Function`, which workerd
-// forbids; plain maps keep one encoder for every runtime and the format readable by any msgpack library.
-const packr = new Packr({ useRecords: false, moreTypes: false, bundleStrings: false });
+/**
+ * Largest offload body the edge accepts by default (its MAX_OFFLOAD_BYTES): the largest fp32 activation served is
+ * 576 KiB (mobilenetv2-fmnist96 split 3, 1x64x48x48); resnet56-fmnist's is 64 KiB.
+ */
+export const DEFAULT_MAX_OFFLOAD_BYTES = 1024 * 1024;
+
+/**
+ * The backend's default body limit: the edge's plus room for the edge's re-encoding of what it accepted (the same
+ * payload bytes; a header number may grow from float32 to float64), so every body the edge forwards fits and an
+ * oversized body is always refused at the edge, never half-sent to the backend.
+ */
+export const DEFAULT_BACKEND_MAX_BODY_BYTES = DEFAULT_MAX_OFFLOAD_BYTES + 64 * 1024;
 
 export class WireError extends Error {
   override readonly name = 'WireError';
@@ -193,15 +205,16 @@ export type PlanRequest = z.infer<typeof planRequestSchema>;
 export type WireMessage = OffloadMessage | ResultMessage;
 
 export function encodeMessage(msg: WireMessage): Uint8Array {
-  return packr.pack(msg);
+  return packMsgpack(msg);
 }
 
 function unpack(body: Uint8Array): Record<string, unknown> {
   let value: unknown;
   try {
-    value = packr.unpack(body);
+    value = unpackMsgpack(body);
   } catch (e) {
-    throw new WireError(`body is not valid msgpack (${(e as Error).message})`);
+    if (e instanceof MsgpackError) throw new WireError(`body is not valid msgpack: ${e.message}`);
+    throw e;
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new WireError('body must be a msgpack map');
@@ -209,7 +222,7 @@ function unpack(body: Uint8Array): Record<string, unknown> {
   const v = (value as Record<string, unknown>).v;
   if (v !== PROTOCOL_VERSION) {
     throw new WireError(
-      `unsupported protocol version ${JSON.stringify(v ?? null)}; this server speaks ${PROTOCOL_VERSION}`,
+      `unsupported protocol version ${describeValue(v)}; this server speaks ${PROTOCOL_VERSION}`,
     );
   }
   return value as Record<string, unknown>;
@@ -218,8 +231,7 @@ function unpack(body: Uint8Array): Record<string, unknown> {
 function check<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value);
   if (!r.success) {
-    const detail = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new WireError(`invalid ${what}: ${detail}`);
+    throw new WireError(`invalid ${what}: ${describeIssues(r.error.issues)}`);
   }
   return r.data;
 }

@@ -6,10 +6,10 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { offloadInput, pixelPayloadProblem } from '../core/input-pixels.js';
 import { accessLog, noteRequestId } from './access-log.js';
 import { limitBody } from './body-limit.js';
-import { CodecError, decodeTensor } from '../core/tensor-codec.js';
+import { OffloadError, validateOffload, type ValidatedOffload } from '../core/offload-validation.js';
+import { INTERNAL_ERROR_MESSAGE, describeValue, publicErrorMessage } from '../core/public-error.js';
 import {
   PROTOCOL_VERSION,
   WIRE_CONTENT_TYPE,
@@ -30,14 +30,17 @@ import {
 } from './inference-pool.js';
 import type { Logger } from './log.js';
 import { PROMETHEUS_CONTENT_TYPE, type BackendMetrics } from './metrics.js';
-import { expectedInputShape, type LoadedModel } from './model-store.js';
+import type { LoadedModel } from './model-store.js';
 import { registerOpenInference } from './oip-routes.js';
 import type { CancelState, RequestRecord, RequestRecords } from './request-records.js';
+import { registerTestHooks } from './test-hooks.js';
 
 export interface AppDeps {
   token: string | null;
   maxBodyBytes: number;
   maxQueue: number;
+  /** Registers the /test/hold routes (gpu-backend/test-hooks.ts); tests only. */
+  testHooks?: boolean;
   threads: number;
   requestedProvider: ProviderChoice;
   models: LoadedModel[];
@@ -69,10 +72,23 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
 
   const fail = (c: Context, status: ContentfulStatusCode, reason: string, error: string) => {
     metrics.rejected.inc({ reason });
-    return c.json({ error }, status);
+    return c.json({ error: publicErrorMessage(error) }, status);
   };
 
   app.use('*', accessLog(log));
+
+  // An error answered before the request body was read in full (413 mid-stream, 401, 415) leaves the rest of it on
+  // the socket; a caller that pooled the connection (workerd does) would send its next request into that stream
+  // and lose it ("Network connection lost" on an unrelated request, reproduced with 2 MiB bodies beside valid ones).
+  // `connection: close` on every error to a request with a body makes the caller open a fresh connection instead.
+  // Only error answers look at the body (c.req.raw builds a full web Request in node-server: body-limit.ts).
+  app.use('*', async (c, next) => {
+    await next();
+    if (c.res.status < 400) return;
+    const declared = c.req.header('content-length') ?? c.req.header('transfer-encoding');
+    if (declared !== undefined || c.req.raw.body !== null) c.res.headers.set('connection', 'close');
+  });
+
   app.use('*', async (c, next) => {
     if (state.draining) c.header('connection', 'close');
     if (expectedAuth) {
@@ -105,54 +121,27 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
       if (state.draining) return fail(c, 503, 'shutting_down', 'the backend is shutting down');
       const body = new Uint8Array(await c.req.arrayBuffer());
 
-      let offload;
+      let validated: ValidatedOffload;
       try {
-        offload = decodeOffload(body);
-      } catch (e) {
-        if (e instanceof WireError) return fail(c, 400, 'bad_request', e.message);
-        throw e;
-      }
-      const { requestId, modelId, split, threshold } = offload;
-      noteRequestId(c, requestId);
-      const model = models.get(modelId);
-      if (!model)
-        return fail(
-          c,
-          404,
-          'not_found',
-          `unknown model ${JSON.stringify(modelId)}; this backend serves ${[...models.keys()].join(', ')}`,
-        );
-      const expected = expectedInputShape(model.manifest, split);
-      if ('error' in expected) return fail(c, 400, 'bad_request', expected.error);
-      if (offload.exit !== undefined) {
-        const only = model.manifest.exits[offload.exit];
-        if (!only || only.afterBlock < split) {
+        const offload = decodeOffload(body);
+        const model = models.get(offload.modelId);
+        if (!model)
           return fail(
             c,
-            400,
-            'bad_request',
-            `exit ${offload.exit} is not a server-side exit of ${modelId} at split ${split}`,
+            404,
+            'not_found',
+            `unknown model ${describeValue(offload.modelId)}; this backend serves ${[...models.keys()].join(', ')}`,
           );
-        }
-      }
-      const got = offload.tensor.shape;
-      if (got.length !== expected.shape.length || got.some((d, i) => d !== expected.shape[i])) {
-        return fail(
-          c,
-          400,
-          'bad_request',
-          `tensor shape [${got.join(',')}] does not match [${expected.shape.join(',')}] expected at split ${split} of ${modelId}`,
-        );
-      }
-      const pixels = pixelPayloadProblem(model.manifest, split, offload.tensor.codec.scheme);
-      if (pixels) return fail(c, 400, 'bad_request', pixels);
-      let tensor;
-      try {
-        tensor = decodeTensor(offload.tensor);
+        // The edge ran the same validation; running it again costs a decode and keeps the backend safe on its own.
+        validated = validateOffload(model.manifest, offload);
       } catch (e) {
-        if (e instanceof CodecError) return fail(c, 400, 'bad_request', `bad tensor: ${e.message}`);
+        if (e instanceof WireError || e instanceof OffloadError)
+          return fail(c, 400, 'bad_request', e.message);
         throw e;
       }
+      const { offload, values, shape } = validated;
+      const { requestId, modelId, split, threshold } = offload;
+      noteRequestId(c, requestId);
       if (pool.has(requestId)) return fail(c, 409, 'conflict', `request ${requestId} is already in flight`);
 
       const record: RequestRecord = records.put({
@@ -194,8 +183,8 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
             split,
             threshold,
             ...(offload.exit !== undefined ? { onlyExit: offload.exit } : {}),
-            values: offloadInput(model.manifest, offload.tensor.codec.scheme, tensor.values),
-            shape: tensor.shape,
+            values,
+            shape,
           },
           { onStart: () => void (record.status = 'running') },
         );
@@ -210,7 +199,16 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
         throw e;
       }
       if (outcome.status === 'failed')
-        log.error({ requestId, modelId, split, error: outcome.error }, 'inference failed');
+        log.error(
+          {
+            requestId,
+            modelId,
+            split,
+            error: outcome.error,
+            ...(outcome.detail ? { detail: outcome.detail } : {}),
+          },
+          'inference failed',
+        );
       return reply(c, record, outcome);
     },
   );
@@ -250,7 +248,7 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
       serverMs: o.computeMs,
       queueMs: o.queueMs,
       blocksRun: o.blocksRun,
-      ...(o.error ? { error: o.error.slice(0, 2000) } : {}),
+      ...(o.error ? { error: publicErrorMessage(o.error) } : {}),
       load: loadNow(),
     };
     return c.body(encodeMessage(msg) as Uint8Array<ArrayBuffer>, 200, { 'content-type': WIRE_CONTENT_TYPE });
@@ -303,6 +301,8 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
     return c.json(live === null ? record : { ...record, blocksRun: live });
   });
 
+  if (deps.testHooks) registerTestHooks(app, pool);
+
   app.get('/health', (c) => {
     const s = pool.stats();
     const ok = !state.draining && s.ready > 0;
@@ -325,6 +325,7 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
         batching: Object.fromEntries(
           [...models.keys()].map((id) => [id, pool.limits(id, s.provider === 'cuda' ? 'cuda' : 'cpu')]),
         ),
+        ...(deps.testHooks ? { testHooks: true } : {}),
       },
       ok ? 200 : 503,
     );
@@ -354,7 +355,7 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => {
     log.error({ path: c.req.path, error: err.message, stack: err.stack }, 'unexpected error');
-    return c.json({ error: `internal error: ${err.message}` }, 500);
+    return c.json({ error: INTERNAL_ERROR_MESSAGE }, 500);
   });
   return app;
 }

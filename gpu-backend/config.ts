@@ -4,6 +4,7 @@
 
 import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_BACKEND_MAX_BODY_BYTES } from '../core/wire.js';
 import {
   MAX_BATCH_DELAY_MS,
   MAX_BATCH_LIMIT,
@@ -51,6 +52,8 @@ export interface BackendConfig {
   batching: BatchingConfig;
   /** Least severe level logged (log.ts); `info` includes the access log, `warn` leaves it out. */
   logLevel: LogLevel;
+  /** Test hooks (the /test/hold routes): for the test suite only, never in production. */
+  testHooks: boolean;
 }
 
 /** A parser from batching.ts as a commander argument parser (its Error becomes commander's usage error). */
@@ -137,10 +140,13 @@ export function buildCommand(): Command {
       ),
     )
     .addOption(
-      new Option('--max-body-bytes <n>', 'largest request body accepted, bytes (413 above)')
+      new Option(
+        '--max-body-bytes <n>',
+        "largest request body accepted, bytes (413 above); keep it above the edge's MAX_OFFLOAD_BYTES",
+      )
         .env('SPINN_BACKEND_MAX_BODY_BYTES')
         .argParser(int(1024))
-        .default(1024 * 1024),
+        .default(DEFAULT_BACKEND_MAX_BODY_BYTES),
     )
     .addOption(
       new Option('--max-queue <n>', 'requests allowed to wait for a free worker (503 beyond)')
@@ -210,6 +216,12 @@ export function buildCommand(): Command {
         .choices(LOG_LEVELS)
         .default('info'),
     )
+    .addOption(
+      new Option(
+        '--test-hooks',
+        'TESTS ONLY, never in production: enable /test/hold, which holds jobs between blocks until released',
+      ).env('SPINN_BACKEND_TEST_HOOKS'),
+    )
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 }
@@ -234,6 +246,7 @@ interface RawOptions {
   batchDelayMs?: number;
   modelBatching?: BatchingConfig['perModel'];
   logLevel: LogLevel;
+  testHooks?: boolean;
 }
 
 /**
@@ -269,5 +282,6 @@ export function parseConfig(argv: readonly string[] = process.argv.slice(2)): Ba
       perModel: o.modelBatching ?? {},
     },
     logLevel: o.logLevel,
+    testHooks: o.testHooks === true,
   };
 }

@@ -17,6 +17,10 @@ import {
   CONTROL_BLOCKS,
   CONTROL_SLOTS,
   CONTROL_STATE,
+  HOLD_AT,
+  HOLD_HELD,
+  HOLD_SLOTS,
+  NO_HOLD,
   STATE_CANCELLED,
   STATE_FINISHED,
   STATE_RUNNING,
@@ -40,6 +44,8 @@ export interface PoolOptions {
   maxQueue: number;
   /** Dynamic batching limits (per model; unset ones follow the provider each worker got). */
   batching: BatchingConfig;
+  /** Enables the hold test hook (setHold); never in production. */
+  testHooks?: boolean;
   log?: Logger;
 }
 
@@ -66,7 +72,10 @@ export interface JobOutcome {
   batchSize: number;
   /** Softmax of the exit that answered (done only). */
   probabilities?: Float32Array;
+  /** Fit for the client. */
   error?: string;
+  /** For the log only. */
+  detail?: string;
 }
 
 export interface JobHooks {
@@ -115,6 +124,8 @@ interface Slot {
   index: number;
   worker: Worker;
   control: Int32Array;
+  /** The hold test hook's words (worker-protocol.ts HOLD_*). */
+  hold: Int32Array;
   ready: boolean;
   provider: ActiveProvider | null;
   fallbackReason: string | null;
@@ -159,6 +170,8 @@ export class InferencePool {
   private nextBatchId = 1;
   private closed = false;
   private restarts = 0;
+  /** The hold test hook's block count (NO_HOLD: none). */
+  private holdAt = NO_HOLD;
   private retryTimer: NodeJS.Timeout | null = null;
   private retryAt = Infinity;
   /** Jobs a worker's control block has room for: the largest batch any model can get. */
@@ -193,6 +206,8 @@ export class InferencePool {
 
   private spawn(index: number): Promise<void> {
     const control = new Int32Array(new SharedArrayBuffer(this.capacity * CONTROL_SLOTS * 4));
+    const hold = new Int32Array(new SharedArrayBuffer(HOLD_SLOTS * 4));
+    Atomics.store(hold, HOLD_AT, this.holdAt);
     const init: WorkerInit = {
       models: this.o.models.map((m) => ({ id: m.manifest.id, dir: m.dir })),
       provider: this.o.provider,
@@ -203,12 +218,15 @@ export class InferencePool {
         cpu: this.largestBatch('cpu'),
         cuda: this.largestBatch('cuda'),
       },
+      hold: hold.buffer as SharedArrayBuffer,
+      testHooks: this.o.testHooks === true,
     };
     const worker = new Worker(workerEntry(WORKER_URL), { workerData: init, name: `spinn-infer-${index}` });
     const slot: Slot = {
       index,
       worker,
       control,
+      hold,
       ready: false,
       provider: null,
       fallbackReason: null,
@@ -344,10 +362,35 @@ export class InferencePool {
         STATE_RUNNING,
         STATE_CANCELLED,
       );
+      Atomics.notify(r.slot.hold, HOLD_AT); // wakes a job the hold test hook keeps waiting
       const blocksRun = Atomics.load(control, controlIndex(at, CONTROL_BLOCKS));
       return prev === STATE_FINISHED ? { state: 'finishing', blocksRun } : { state: 'running', blocksRun };
     }
     return { state: 'unknown' };
+  }
+
+  /**
+   * Test hook (only with `testHooks`): every job, running or to come, holds once it has run `afterBlocks` blocks,
+   * until `setHold(null)` or its cancel.
+   */
+  setHold(afterBlocks: number | null): void {
+    if (!this.o.testHooks) throw new Error('the hold test hook is disabled (start with --test-hooks)');
+    this.holdAt = afterBlocks ?? NO_HOLD;
+    for (const s of this.slots) {
+      Atomics.store(s.hold, HOLD_AT, this.holdAt);
+      Atomics.notify(s.hold, HOLD_AT);
+    }
+  }
+
+  /** Test hook: the hold in force and the requests a worker is holding right now. */
+  holdState(): { afterBlocks: number | null; held: string[] } {
+    const held: string[] = [];
+    for (const s of this.slots) {
+      const at = Atomics.load(s.hold, HOLD_HELD) - 1;
+      const job = at < 0 ? undefined : [...(s.batch?.jobs.values() ?? [])].find((j) => j.controlSlot === at);
+      if (job) held.push(job.requestId);
+    }
+    return { afterBlocks: this.holdAt === NO_HOLD ? null : this.holdAt, held };
   }
 
   stats(): PoolStats {
@@ -392,6 +435,7 @@ export class InferencePool {
         STATE_CANCELLED,
       );
     }
+    for (const s of this.slots) Atomics.notify(s.hold, HOLD_AT);
     await this.drain(waitMs);
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
@@ -478,6 +522,7 @@ export class InferencePool {
         batchSize: job.batchSize,
         ...(r.probabilities ? { probabilities: r.probabilities } : {}),
         ...(r.error ? { error: r.error } : {}),
+        ...(r.detail ? { detail: r.detail } : {}),
       });
     }
     if (msg.batchDone) {

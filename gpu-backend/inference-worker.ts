@@ -7,12 +7,14 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { runProgressiveBatch } from '../core/progressive-batch.js';
-import type { ProgressiveResult } from '../core/progressive-executor.js';
+import { runProgressiveBatch, type BatchResult } from '../core/progressive-batch.js';
 import { createTensor, loadSessions, warmUp, type ModelSessions } from './sessions.js';
 import {
   CONTROL_BLOCKS,
   CONTROL_STATE,
+  HOLD_AT,
+  HOLD_HELD,
+  NO_HOLD,
   STATE_CANCELLED,
   STATE_FINISHED,
   STATE_RUNNING,
@@ -29,6 +31,7 @@ const port = parentPort;
 if (!port) throw new Error('inference-worker.ts must run as a worker thread');
 const init = workerData as WorkerInit;
 const control = new Int32Array(init.control);
+const hold = new Int32Array(init.hold);
 const models = new Map<string, ModelSessions>();
 
 function post(msg: FromWorker): void {
@@ -41,12 +44,14 @@ const stateIndex = (slot: number) => controlIndex(slot, CONTROL_STATE);
  * The answer for a job that left the batch. Completion is claimed with a compare-and-swap on the job's state; if a
  * cancel was acknowledged after the last check, it wins and the answer is dropped.
  */
-function answer(job: BatchJob, modelId: string, r: ProgressiveResult): JobDone {
+function answer(job: BatchJob, modelId: string, r: BatchResult): JobDone {
   const base = { jobId: job.jobId, blocksRun: r.blocksRun, computeMs: r.computeMs };
   const none = { exit: null, label: null, confidence: null };
   const prev = Atomics.compareExchange(control, stateIndex(job.slot), STATE_RUNNING, STATE_FINISHED);
   const o = r.outcome;
   if (prev === STATE_CANCELLED || o.kind === 'cancelled') return { ...base, ...none, status: 'cancelled' };
+  if (o.kind === 'failed')
+    return { ...base, ...none, status: 'failed', error: `inference failed: ${o.error}` };
   if (o.kind === 'split') {
     return { ...base, ...none, status: 'failed', error: `model ${modelId} ended without a final exit` };
   }
@@ -89,7 +94,10 @@ async function runBatch(batch: RunBatch): Promise<void> {
         ...(j.onlyExit !== undefined ? { onlyExit: j.onlyExit } : {}),
       })),
       toBlock: model.manifest.blocks.length,
-      isCancelled: (i) => Atomics.load(control, stateIndex(jobs[i]!.slot)) === STATE_CANCELLED,
+      isCancelled: (i) => {
+        if (init.testHooks) waitWhileHeld(jobs[i]!.slot, blocksRun[i]!);
+        return Atomics.load(control, stateIndex(jobs[i]!.slot)) === STATE_CANCELLED;
+      },
       onStep: (s) => {
         for (const i of s.items) {
           computeMs[i]! += s.ms;
@@ -104,12 +112,35 @@ async function runBatch(batch: RunBatch): Promise<void> {
       now: () => performance.now(),
     });
   } catch (e) {
-    const error = `inference failed: ${(e as Error).message}`.slice(0, 2000);
+    // A runtime's error text (paths, node names) stays in the backend's log; the client reads a fixed sentence.
+    const detail = (e as Error).message;
     const rest = jobs.flatMap((j, i) => (answered.has(i) ? [] : [{ j, i }]));
     for (const { j } of rest)
       Atomics.compareExchange(control, stateIndex(j.slot), STATE_RUNNING, STATE_FINISHED);
-    send(rest.map(({ j, i }) => failed(j, blocksRun[i]!, computeMs[i]!, error)));
+    send(
+      rest.map(({ j, i }) => ({
+        ...failed(j, blocksRun[i]!, computeMs[i]!, 'inference failed in the runtime'),
+        detail,
+      })),
+    );
   }
+}
+
+/**
+ * The hold test hook (--test-hooks only): once a job has run HOLD_AT blocks, wait here — between two blocks, where
+ * its cancel is checked anyway — until the hold is lifted or the job is cancelled. Tests use it to decide a race
+ * (the device must finish first) by a gate instead of by throttling the server and hoping. The 50 ms wait is a
+ * re-check period, not a timing assumption: the pool's release and a cancel both notify the hold word.
+ */
+function waitWhileHeld(slot: number, blocksRun: number): void {
+  for (;;) {
+    const at = Atomics.load(hold, HOLD_AT);
+    if (at === NO_HOLD || blocksRun < at) break;
+    if (Atomics.load(control, stateIndex(slot)) !== STATE_RUNNING) break;
+    Atomics.store(hold, HOLD_HELD, slot + 1);
+    Atomics.wait(hold, HOLD_AT, at, 50);
+  }
+  Atomics.store(hold, HOLD_HELD, 0);
 }
 
 function failed(job: BatchJob, blocksRun: number, computeMs: number, error: string): JobDone {

@@ -1,7 +1,6 @@
-// Finds and validates the model artifacts the backend serves (`<dir>/<id>/manifest.json` via core's parser), and
-// answers the per-request questions that need a manifest: does this model exist, is this a split the server can
-// finish from, and which tensor shape must arrive there. Used by the HTTP layer (validation) and by each inference
-// worker thread (file paths), so both read the same manifests the same way.
+// Finds and validates the model artifacts the backend serves (`<dir>/<id>/manifest.json` via core's parser). Used by
+// the HTTP layer (which model exists; offloads are checked against it by core/offload-validation.ts) and by each
+// inference worker thread (file paths), so both read the same manifests the same way.
 
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -51,31 +50,4 @@ export function loadModels(modelsDir: string, ids: readonly string[] = []): Load
     seen.add(m.manifest.id);
   }
   return models;
-}
-
-/**
- * The shape an activation must have to enter the server at `split` (batch 1), or an error message saying why the
- * split cannot be finished here. The server runs blocks split..end, so split must be below the block count.
- */
-export function expectedInputShape(
-  manifest: ModelManifest,
-  split: number,
-): { shape: number[] } | { error: string } {
-  const blocks = manifest.blocks.length;
-  if (!Number.isInteger(split) || split < 0 || split >= blocks) {
-    return {
-      error: `split ${split} is out of range: model ${manifest.id} has ${blocks} blocks, so split must be 0..${blocks - 1}`,
-    };
-  }
-  const declared = manifest.splits.find((s) => s.split === split);
-  // A manifest lists the candidate splits; any block boundary is still a valid entry point, whose tensor is the
-  // input of that block.
-  const tensor = declared?.tensor ?? manifest.blocks[split]!.inputs[0]!;
-  const shape = tensor.shape.map((d, i) => (i === 0 ? 1 : d));
-  if (shape.some((d) => d <= 0)) {
-    return {
-      error: `model ${manifest.id} declares a dynamic non-batch dimension at split ${split}; cannot validate`,
-    };
-  }
-  return { shape };
 }

@@ -6,6 +6,7 @@
 
 import { z } from 'zod';
 import type { ModelManifest } from '../core/manifest.js';
+import { OffloadError, checkActivationValues } from '../core/offload-validation.js';
 
 export class OipError extends Error {
   override readonly name = 'OipError';
@@ -174,8 +175,13 @@ export function readInput(
       );
     }
     new Uint8Array(values.buffer).set(tail);
-    if (values.some((v) => !Number.isFinite(v)))
-      throw new OipError(`input ${want.name}: binary data holds NaN or infinity`);
+  }
+  // Core's rule for every activation a server runs, JSON or binary (a JSON 1e300 becomes Infinity in float32).
+  try {
+    checkActivationValues(values);
+  } catch (e) {
+    if (e instanceof OffloadError) throw new OipError(`input ${want.name}: ${e.message}`);
+    throw e;
   }
   return { values, batch: shape[0]!, perImage };
 }

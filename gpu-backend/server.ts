@@ -39,8 +39,11 @@ export async function createBackend(config: BackendConfig, log: Logger = createL
     provider: config.provider,
     maxQueue: config.maxQueue,
     batching: config.batching,
+    testHooks: config.testHooks,
     log,
   });
+  if (config.testHooks)
+    log.warn('test hooks enabled (/test/hold): for the test suite only, never in production');
   await pool.start();
   const stats = pool.stats();
   log[config.provider === 'cuda' && stats.provider !== 'cuda' ? 'warn' : 'info'](
@@ -57,6 +60,7 @@ export async function createBackend(config: BackendConfig, log: Logger = createL
       token: config.token,
       maxBodyBytes: config.maxBodyBytes,
       maxQueue: config.maxQueue,
+      testHooks: config.testHooks,
       threads: config.threads,
       requestedProvider: config.provider,
       models,
@@ -79,6 +83,14 @@ export async function createBackend(config: BackendConfig, log: Logger = createL
   return { app, pool, state, close };
 }
 
+/**
+ * How long an idle keep-alive connection stays open. Node's default (5 s) lets the server close a pooled connection
+ * in the instant the edge reuses it; the edge then reports "Network connection lost" for a request that never
+ * arrived (seen as 502s at 64 concurrent senders in `npm run bench:load`). The side that reuses connections must be
+ * the one that times them out first, so the server waits longer than any client pool keeps a connection idle.
+ */
+const KEEP_ALIVE_MS = 65_000;
+
 export interface RunningServer {
   backend: Backend;
   server: Server;
@@ -98,6 +110,8 @@ export async function startServer(
       { fetch: backend.app.fetch, port: config.port, hostname: config.host },
       (info: AddressInfo) => resolve({ server: s as Server, port: info.port }),
     ) as Server;
+    s.keepAliveTimeout = KEEP_ALIVE_MS;
+    s.headersTimeout = KEEP_ALIVE_MS + 1000;
     s.once('error', reject);
   });
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;

@@ -21,6 +21,12 @@ export const controlIndex = (slot: number, field: number): number => slot * CONT
  * one wins: a cancel acknowledged as running always ends in a `cancelled` result, and a cancel that finds FINISHED
  * is reported as already finished, even while the result message is still on its way.
  */
+/** The hold test hook (--test-hooks only): its own small shared block per worker, [HOLD_AT, HOLD_HELD]. */
+export const HOLD_AT = 0; // jobs wait once they have run this many blocks, until released or cancelled; NO_HOLD: none
+export const HOLD_HELD = 1; // 1 + the control slot of the job the worker is holding, 0 when none
+export const HOLD_SLOTS = 2;
+export const NO_HOLD = -1;
+
 export const STATE_RUNNING = 0;
 export const STATE_CANCELLED = 1;
 export const STATE_FINISHED = 2;
@@ -34,6 +40,10 @@ export interface WorkerInit {
   control: SharedArrayBuffer;
   /** Largest batch it may get on each provider: it warms up at that size (and at 1) on the one it gets. */
   warmupBatch: Record<ActiveProvider, number>;
+  /** HOLD_SLOTS int32 for the hold test hook; the worker checks it only when `testHooks` is set. */
+  hold: SharedArrayBuffer;
+  /** Whether the hold test hook runs in the job loop at all (never in production). */
+  testHooks: boolean;
 }
 
 export interface BatchJob {
@@ -77,7 +87,10 @@ export interface JobDone {
   computeMs: number;
   /** Softmax of the exit that answered (done only). */
   probabilities?: Float32Array;
+  /** What went wrong, in words fit for the client. */
   error?: string;
+  /** The underlying error's own text, for the backend's log only. */
+  detail?: string;
 }
 
 /** Jobs that left the batch (sent as they leave); `batchDone` once every job of the batch has. */

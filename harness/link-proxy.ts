@@ -57,6 +57,12 @@ export interface LinkStats {
   segmentsLost: number;
   resets: number;
   refused: number;
+  /**
+   * Time the link spent serialising segments per direction, ms, from the configured rate: the proxy's own schedule,
+   * which tests can check exactly while the wall clock of a busy machine only bounds it from below.
+   */
+  txMsUp: number;
+  txMsDown: number;
 }
 
 export interface LinkProxy {
@@ -103,6 +109,8 @@ export async function startLinkProxy(o: LinkProxyOptions): Promise<LinkProxy> {
     segmentsLost: 0,
     resets: 0,
     refused: 0,
+    txMsUp: 0,
+    txMsDown: 0,
   };
   const dirs: Record<'up' | 'down', Direction> = { up: { freeAt: 0 }, down: { freeAt: 0 } };
   const open = new Set<{ client: Socket; upstream: Socket; held: Pending[]; reset(): void }>();
@@ -117,6 +125,8 @@ export async function startLinkProxy(o: LinkProxyOptions): Promise<LinkProxy> {
     const d = dirs[dir];
     const limited = (o.bandwidthBy ?? 'proxy') === 'proxy' && Number.isFinite(c.mbps);
     const txMs = limited ? (bytes * 8) / (c.mbps * 1000) : 0;
+    if (dir === 'up') stats.txMsUp += txMs;
+    else stats.txMsDown += txMs;
     const start = Math.max(now, d.freeAt);
     d.freeAt = start + txMs;
     let due = d.freeAt + c.rttMs / 2;

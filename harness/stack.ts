@@ -101,6 +101,8 @@ export interface BackendOptions {
   threads?: number;
   /** Throttle the backend to this share of one core (cgroup v1 CFS quota; needs root). */
   cpuFraction?: number;
+  /** Start it with --test-hooks (the /test/hold gate; gpu-backend/test-hooks.ts). Tests only. */
+  testHooks?: boolean;
   extraArgs?: string[];
 }
 
@@ -119,6 +121,7 @@ export async function startBackend(o: BackendOptions = {}): Promise<Service> {
   if (o.token) args.push('--token', o.token);
   if (o.workers) args.push('--workers', String(o.workers));
   if (o.threads) args.push('--threads', String(o.threads));
+  if (o.testHooks) args.push('--test-hooks');
   args.push(...(o.extraArgs ?? []));
   const { child, log } = launch(process.execPath, args, {});
   const quota = o.cpuFraction ? createCpuQuota(`backend-${port}`, o.cpuFraction) : undefined;

@@ -1,15 +1,19 @@
 // The Hono application: CORS for browser clients, access control and per-key limits on the routes that spend
 // backend time or touch request state, the route modules, and the one error shape of the API (`{ error }` JSON, with
-// the status and headers an HttpError carries; anything else is a 500 that still says what broke).
+// the status and headers an HttpError carries; a wire or offload validation error is a 400; every message capped by
+// core's publicErrorMessage; anything unexpected a 500 with a fixed text, the details only logged).
 
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { requireApiKey } from './auth.js';
 import { requireBackend } from './backend-configured.js';
 import { corsPolicy } from './cors.js';
 import { readConfig, type AppEnv } from './env.js';
 import { HttpError, type ErrorBody } from './http-error.js';
 import { inflightCap, rateLimit } from './limits.js';
-import { discardSmallBody } from './read-body.js';
+import { discardUnreadBody } from './read-body.js';
+import { OffloadError } from '../core/offload-validation.js';
+import { INTERNAL_ERROR_MESSAGE, publicErrorMessage } from '../core/public-error.js';
+import { WireError } from '../core/wire.js';
 import { healthRoutes } from './routes/health.js';
 import { inferRoutes } from './routes/infer.js';
 import { modelRoutes } from './routes/models.js';
@@ -36,17 +40,21 @@ app.route('/', modelRoutes);
 app.route('/', healthRoutes);
 app.route('/', openapiRoutes);
 
+/** Reads what is left of the request body before an error answer (read-body.ts says why). */
+const discard = (c: Context<AppEnv>) => discardUnreadBody(c.req.raw, readConfig(c.env).bodyTimeoutMs);
+
 app.notFound(async (c) => {
-  await discardSmallBody(c.req.raw, readConfig(c.env).bodyTimeoutMs);
-  return c.json<ErrorBody>({ error: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` }, 404);
+  await discard(c);
+  const route = `${c.req.method} ${new URL(c.req.url).pathname}`;
+  return c.json<ErrorBody>({ error: publicErrorMessage(`no route for ${route}`) }, 404);
 });
 
 app.onError(async (err, c) => {
-  await discardSmallBody(c.req.raw, readConfig(c.env).bodyTimeoutMs);
-  if (err instanceof HttpError) return c.json<ErrorBody>({ error: err.message }, err.status, err.headers);
+  await discard(c);
+  if (err instanceof HttpError)
+    return c.json<ErrorBody>({ error: publicErrorMessage(err.message) }, err.status, err.headers);
+  if (err instanceof WireError || err instanceof OffloadError)
+    return c.json<ErrorBody>({ error: publicErrorMessage(err.message) }, 400);
   console.error('unhandled error', err);
-  return c.json<ErrorBody>(
-    { error: `internal error: ${err instanceof Error ? err.message : String(err)}` },
-    500,
-  );
+  return c.json<ErrorBody>({ error: INTERNAL_ERROR_MESSAGE }, 500);
 });

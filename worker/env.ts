@@ -1,6 +1,8 @@
 // The worker's bindings (wrangler.toml) and the typed, defaulted configuration read from them. Every module takes
 // its settings from `readConfig` so a missing or malformed var has one default and one place that parses it.
 
+import { DEFAULT_MAX_OFFLOAD_BYTES } from '../core/wire.js';
+
 /**
  * The worker's bindings: what wrangler.toml declares, as `wrangler types` generates them into
  * worker-configuration.d.ts (`npm run worker:types`; test/worker/deploy-config.test.ts fails while that file is stale),
@@ -32,7 +34,6 @@ export interface WorkerConfig {
   cancelTombstoneMs: number;
 }
 
-export const DEFAULT_MAX_OFFLOAD_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_BACKEND_TIMEOUT_MS = 10_000;
 export const DEFAULT_REQUEST_RETENTION_MS = 60 * 60 * 1000;
 export const DEFAULT_MAX_INFLIGHT_PER_KEY = 32;

@@ -31,7 +31,7 @@ export interface OffloadInput {
   modelId: string;
   split: number;
   threshold: number;
-  /** The offload exactly as the client sent it; forwarded to the backend unchanged. */
+  /** The validated offload, re-encoded by the edge; forwarded to the backend as is. */
   body: Uint8Array;
 }
 

@@ -54,7 +54,7 @@ describe('cache and hashing', () => {
   });
 });
 
-describe('race rule (scripted)', () => {
+describe('race rule (scripted with gates: which side is first is decided by the test, never by timers)', () => {
   const exitResult = (blocks: number): ProgressiveResult => ({
     outcome: { kind: 'exit', exit: 6, label: 3, confidence: 0.9, probabilities: new Float32Array(10) },
     blocksRun: blocks,
@@ -66,16 +66,29 @@ describe('race rule (scripted)', () => {
     roundTripMs: 5,
     message: { status: 'done', label: 1, exit: 2, confidence: 0.8 } as ResultMessage,
   };
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-  /** A fake local run: `blocks` steps of `ms`, checking the cancel flag before each. */
-  const localRun = (blocks: number, ms: number) => async (isCancelled: () => boolean) => {
-    for (let b = 0; b < blocks; b++) {
-      if (isCancelled())
-        return { outcome: { kind: 'cancelled', atBlock: b }, blocksRun: b, computeMs: b } as const;
-      await sleep(ms);
-    }
-    return exitResult(blocks);
-  };
+  const failed: OffloadOutcome = { kind: 'error', reason: 'network', error: 'refused', elapsedMs: 1 };
+  /** A promise the test settles when it decides to. */
+  function gate<T = void>() {
+    let open!: (v: T) => void;
+    const promise = new Promise<T>((r) => (open = r));
+    return { promise, open };
+  }
+  const turn = () => new Promise((r) => setImmediate(r));
+  /**
+   * A fake local run of `blocks` steps, checking the cancel flag before each; `beforeBlock(b)` may hold a step
+   * (await a gate) or open the server's gate at a chosen block.
+   */
+  const localRun =
+    (blocks: number, beforeBlock: (b: number) => unknown = () => undefined) =>
+    async (isCancelled: () => boolean) => {
+      for (let b = 0; b < blocks; b++) {
+        await beforeBlock(b);
+        await turn(); // let an answer that arrived be seen, as a real block boundary does
+        if (isCancelled())
+          return { outcome: { kind: 'cancelled', atBlock: b }, blocksRun: b, computeMs: b } as const;
+      }
+      return exitResult(blocks);
+    };
   const offload = (outcome: Promise<OffloadOutcome>) => {
     let aborted = false;
     return {
@@ -84,51 +97,55 @@ describe('race rule (scripted)', () => {
     };
   };
   const now = () => performance.now();
+  const never = new Promise<OffloadOutcome>(() => {});
 
   it('server first: the local run is cancelled before its next block', async () => {
-    const o = offload(sleep(30).then(() => done));
-    const r = await raceOffload({ offload: o.call, runLocal: localRun(50, 10), continuation: 'race', now });
+    const server = gate<OffloadOutcome>();
+    const o = offload(server.promise);
+    const run = localRun(50, (b) => b === 3 && server.open(done));
+    const r = await raceOffload({ offload: o.call, runLocal: run, continuation: 'race', now });
     expect(r.winner).toBe('server');
-    expect(r.local?.outcome.kind).toBe('cancelled');
-    expect(r.local!.blocksRun).toBeLessThan(10);
+    expect(r.local?.outcome).toEqual({ kind: 'cancelled', atBlock: 3 });
     expect(o.aborted()).toBe(false);
   });
 
   it('local first: the offload is aborted and marked abandoned', async () => {
-    const o = offload(sleep(500).then(() => done));
-    const r = await raceOffload({ offload: o.call, runLocal: localRun(3, 1), continuation: 'race', now });
+    const o = offload(never);
+    const r = await raceOffload({ offload: o.call, runLocal: localRun(3), continuation: 'race', now });
     expect(r).toMatchObject({ winner: 'local', server: null, abandoned: true });
     expect(o.aborted()).toBe(true);
   });
 
   it("failure: the local run answers; 'on-failure' starts it only then", async () => {
-    const failed: OffloadOutcome = { kind: 'error', reason: 'network', error: 'refused', elapsedMs: 1 };
-    let started = 0;
-    const run = localRun(3, 1);
-    const r = await raceOffload({
-      offload: offload(sleep(20).then(() => failed)).call,
+    const server = gate<OffloadOutcome>();
+    let startedAfterFailure: boolean | undefined;
+    let failedYet = false;
+    const r = raceOffload({
+      offload: offload(server.promise.then((o) => ((failedYet = true), o))).call,
       runLocal: (c) => {
-        started = performance.now();
-        return run(c);
+        startedAfterFailure = failedYet;
+        return localRun(3)(c);
       },
       continuation: 'on-failure',
       now,
     });
-    expect(r).toMatchObject({ winner: 'local', abandoned: true, server: { reason: 'network' } });
-    expect(started).toBeGreaterThan(0);
+    for (let i = 0; i < 5; i++) await turn();
+    expect(startedAfterFailure).toBeUndefined(); // not started while the server is still out
+    server.open(failed);
+    expect(await r).toMatchObject({ winner: 'local', abandoned: true, server: { reason: 'network' } });
+    expect(startedAfterFailure).toBe(true);
   });
 
   it("'hedge': the local run never starts when the server answers in time", async () => {
     let started = false;
-    const run = localRun(3, 1);
     const r = await raceOffload({
-      offload: offload(sleep(20).then(() => done)).call,
+      offload: offload(Promise.resolve(done)).call,
       runLocal: (c) => {
         started = true;
-        return run(c);
+        return localRun(3)(c);
       },
       continuation: 'hedge',
-      hedgeAfterMs: 200,
+      hedgeAfterMs: 3_600_000, // an hour: only the server's answer can end this race
       now,
     });
     expect(r.winner).toBe('server');
@@ -137,15 +154,14 @@ describe('race rule (scripted)', () => {
   });
 
   it("'hedge': an overdue server is raced from then on, and a failure starts the local run at once", async () => {
+    const overdue = offload(never);
+    let startedAt = -1;
     const t0 = performance.now();
-    let started = 0;
-    const run = localRun(3, 1);
-    const overdue = offload(sleep(1000).then(() => done));
     const r = await raceOffload({
       offload: overdue.call,
       runLocal: (c) => {
-        started = performance.now() - t0;
-        return run(c);
+        startedAt = performance.now() - t0;
+        return localRun(3)(c);
       },
       continuation: 'hedge',
       hedgeAfterMs: 40,
@@ -153,25 +169,22 @@ describe('race rule (scripted)', () => {
     });
     expect(r).toMatchObject({ winner: 'local', abandoned: true });
     expect(overdue.aborted()).toBe(true);
-    expect(started).toBeGreaterThanOrEqual(35);
-    expect(started).toBeLessThan(500);
+    expect(startedAt).toBeGreaterThanOrEqual(39); // not before the server is overdue (a lower bound only)
 
-    const failed: OffloadOutcome = { kind: 'error', reason: 'network', error: 'refused', elapsedMs: 1 };
-    const t1 = performance.now();
+    // With an hour's hedge, only the failure can start the local run: returning at all proves it did.
     const f = await raceOffload({
-      offload: offload(sleep(5).then(() => failed)).call,
-      runLocal: localRun(3, 1),
+      offload: offload(Promise.resolve(failed)).call,
+      runLocal: localRun(3),
       continuation: 'hedge',
-      hedgeAfterMs: 10_000,
+      hedgeAfterMs: 3_600_000,
       now,
     });
     expect(f).toMatchObject({ winner: 'local', server: { reason: 'network' } });
-    expect(performance.now() - t1).toBeLessThan(1000); // not after the 10 s hedge
   });
 
   it("'hedge' without a known server time races at once", async () => {
-    const o = offload(sleep(500).then(() => done));
-    const r = await raceOffload({ offload: o.call, runLocal: localRun(3, 1), continuation: 'hedge', now });
+    const o = offload(never);
+    const r = await raceOffload({ offload: o.call, runLocal: localRun(3), continuation: 'hedge', now });
     expect(r).toMatchObject({ winner: 'local', abandoned: true });
   });
 
@@ -180,67 +193,20 @@ describe('race rule (scripted)', () => {
       throw new Error('wasm crashed');
     };
     const ok = await raceOffload({
-      offload: offload(sleep(10).then(() => done)).call,
+      offload: offload(Promise.resolve(done)).call,
       runLocal: boom,
       continuation: 'race',
       now,
     });
     expect(ok.winner).toBe('server');
-    const failed: OffloadOutcome = { kind: 'error', reason: 'http', error: '500', elapsedMs: 1 };
+    const httpFailed: OffloadOutcome = { kind: 'error', reason: 'http', error: '500', elapsedMs: 1 };
     await expect(
       raceOffload({
-        offload: offload(Promise.resolve(failed)).call,
+        offload: offload(Promise.resolve(httpFailed)).call,
         runLocal: boom,
         continuation: 'race',
         now,
       }),
     ).rejects.toThrow('wasm crashed');
-  });
-});
-
-describe('device scale', () => {
-  it('compares measured steps with the onnxruntime-web device profile and smooths them', async () => {
-    const { measureDeviceSample, DeviceScaleEstimator } = await import('../../client/device-scale.js');
-    const { readManifest } = await import('./support/reference.js');
-    const m = readManifest();
-    const steps = [
-      { kind: 'block' as const, index: 0, ms: 2 },
-      { kind: 'block' as const, index: 1, ms: 4 },
-    ];
-    expect(measureDeviceSample(steps, { ...m, profile: undefined })).toBeUndefined();
-    const latency = {
-      host: 'test',
-      runtime: 'onnxruntime-web' as const,
-      executionProvider: 'wasm',
-      role: 'device' as const,
-      threads: 1,
-      repeats: 1,
-      blockMs: m.blocks.map(() => 1),
-      exitMs: m.exits.map(() => 1),
-      measuredAt: 'now',
-    };
-    const profile = {
-      dataset: { name: 'x', split: 'test', samples: 1 },
-      exitAccuracy: [],
-      thresholds: [],
-      latency: [latency],
-    };
-    expect(measureDeviceSample(steps, { ...m, profile })).toEqual({ measuredMs: 6, profiledMs: 2 });
-    // A throttled device stalls between the steps too: the phase's wall time (20 ms for 2 profiled ms) counts.
-    expect(measureDeviceSample(steps, { ...m, profile }, 20)).toEqual({ measuredMs: 20, profiledMs: 2 });
-    // Never below the steps' own time.
-    expect(measureDeviceSample(steps, { ...m, profile }, 1)).toEqual({ measuredMs: 6, profiledMs: 2 });
-    // A ratio of sums: a long request weighs what it costs. 2 ms for 1 profiled, then 40 for 10: 42 / 11.
-    const e = new DeviceScaleEstimator(3);
-    const at = (measuredMs: number, profiledMs: number) => ({ measuredMs, profiledMs });
-    expect(e.add(at(2, 1))).toBe(2);
-    expect(e.add(at(40, 10))).toBeCloseTo(42 / 11, 12);
-    expect(e.add(undefined)).toBeCloseTo(42 / 11, 12);
-    // From three samples on, a request stalled beyond 5× the estimate counts as 5× the estimate.
-    const before = e.add(at(4, 2))!;
-    expect(before).toBeCloseTo(46 / 13, 12);
-    const after = e.add(at(1000, 2))!; // window of 3: (40, 4, capped) over (10, 2, 2)
-    expect(after).toBeCloseTo((40 + 4 + 5 * before * 2) / 14, 12);
-    expect(after).toBeLessThan(10);
   });
 });

@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   runProgressiveBatch,
   type BatchItem,
+  type BatchResult,
   type BatchRunOptions,
   type BatchStep,
 } from '../../core/progressive-batch.js';
@@ -80,7 +81,7 @@ describe('runProgressiveBatch', () => {
       ...(it.onlyExit !== undefined ? { onlyExit: it.onlyExit } : {}),
     });
 
-  function expectSame(got: ProgressiveResult, want: ProgressiveResult, what: string) {
+  function expectSame(got: BatchResult, want: ProgressiveResult, what: string) {
     expect(got.outcome.kind, what).toBe(want.outcome.kind);
     expect(got.blocksRun, what).toBe(want.blocksRun);
     if (got.outcome.kind === 'exit' && want.outcome.kind === 'exit') {
@@ -94,6 +95,23 @@ describe('runProgressiveBatch', () => {
       expect(maxDiff(got.outcome.values, want.outcome.values), what).toBeLessThanOrEqual(1e-4);
     }
   }
+
+  it('answers an item that joins after the batch has emptied (a gap between the first leaving and the next joining)', async () => {
+    // Item 0 joins at block 5 and leaves at the first exit after it (threshold 0: exit 1, after block 8); item 1
+    // joins at block 13. Between them the batch is empty: the walk must go on to block 13, not end there.
+    const early = { ...items[3]!, threshold: 0 };
+    const late = items[5]!;
+    const got = await runProgressiveBatch({
+      manifest: m,
+      sessions,
+      createTensor,
+      items: [early, late],
+      toBlock: m.blocks.length,
+    });
+    expect(got).toHaveLength(2);
+    expect(got[0]!.outcome).toMatchObject({ kind: 'exit', exit: 1 });
+    expectSame(got[1]!, await alone(late), 'the late joiner');
+  });
 
   it('gives every request what it gets alone, joining at its split and batching where they meet', async () => {
     const steps: BatchStep[] = [];

@@ -5,8 +5,10 @@
 import { Packr } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeTensor } from '../../core/tensor-codec.js';
-import { PROTOCOL_VERSION, WIRE_CONTENT_TYPE, encodeMessage } from '../../core/wire.js';
+import { PROTOCOL_VERSION, WIRE_CONTENT_TYPE, decodeOffload, encodeMessage } from '../../core/wire.js';
 import { createBackend, type Backend } from '../../gpu-backend/server.js';
+import { silentLogger } from '../../gpu-backend/log.js';
+import { hostileCases } from '../support/hostile-bodies.js';
 import { greyImage, imageToPixels, normalizePixels } from '../../core/preprocess.js';
 import {
   inferInit,
@@ -120,7 +122,7 @@ describe('gpu-backend API', () => {
     await expectError(
       await post(good({ values: new Float32Array(16 * 32 * 32), shape: [1, 16, 32, 32] })),
       400,
-      /shape \[1,16,32,32\] does not match \[1,1,32,32\] expected at split 0/,
+      /shape \[1,16,32,32\] does not match split 0 of resnet56-fmnist: expected \[1,1,32,32\]/,
     );
     await expectError(
       await post(good({ values: new Float32Array(2 * 1024), shape: [2, 1, 32, 32] })),
@@ -130,7 +132,7 @@ describe('gpu-backend API', () => {
     await expectError(
       await post(good({ split: 28, shape: [1, 64, 8, 8], values: new Float32Array(4096) })),
       400,
-      /split 28 is out of range.*0\.\.27/,
+      /split 28 is not a server-side split point.*valid: 0, 1, .*, 27/,
     );
     // Declared shape and payload length disagree.
     const lying = encodeMessage({
@@ -157,6 +159,34 @@ describe('gpu-backend API', () => {
     });
     await expectError(r, 415, new RegExp(WIRE_CONTENT_TYPE.replace(/[+.]/g, '\\$&')));
     await expectError(await backend.app.request('/nope', { headers: auth }), 404, /no route/);
+  });
+
+  it('closes the connection after an error to a request with a body (a pooled socket is never left mid-body)', async () => {
+    const big = good({ split: 1, values: new Float32Array(32 * 32 * 32), shape: [1, 32, 32, 32] });
+    expect((await post(big)).headers.get('connection')).toBe('close');
+    expect((await post(good(), {})).headers.get('connection')).toBe('close'); // 401 before the body is read
+    expect((await post(good())).headers.get('connection')).toBeNull();
+  });
+
+  describe('hostile msgpack bodies (the same cases the worker test sends to workerd)', () => {
+    // Built at collection time, so from a constant image rather than the one beforeAll loads.
+    const valid = decodeOffload(
+      offloadBody({
+        requestId: newRequestId('hostile'),
+        split: 0,
+        threshold: 0.9,
+        values: new Float32Array(1024).fill(-0.5),
+        shape: [1, 1, 32, 32],
+      }),
+    );
+    for (const c of hostileCases(valid, () => newRequestId('hostile'))) {
+      it(`${c.name}: ${c.status}`, async () => {
+        const res = await post(c.body);
+        if (c.body.byteLength > 100 * 1024) await expectError(res, 413, /exceeds 102400 bytes/);
+        else if (c.status === 200) expect((await readResult(res)).status).toBe('done');
+        else await expectError(res, c.status, c.error!);
+      });
+    }
   });
 
   it('reports health with the execution provider in use', async () => {

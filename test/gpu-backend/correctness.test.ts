@@ -142,4 +142,19 @@ describe('gpu-backend correctness', () => {
     expect(rec.serverMs as number).toBeGreaterThan(0);
     expect((await backend.app.request('/requests/never-seen-id')).status).toBe(404);
   });
+
+  it('never answers a non-finite confidence: an activation that overflows inside the model is a failed run', async () => {
+    // Validation stops such inputs at ±1e9 (test/core/offload-validation.test.ts); here the pool is fed one
+    // directly, as a model whose logits overflow would be, and the executor's guard must hold on its own.
+    const outcome = await backend.pool.submit({
+      requestId: newRequestId('nan'),
+      modelId: 'resnet56-fmnist',
+      split: 27,
+      threshold: 1,
+      values: new Float32Array(64 * 8 * 8).fill(3.4e38),
+      shape: [1, 64, 8, 8],
+    });
+    expect(outcome).toMatchObject({ status: 'failed', confidence: null, label: null });
+    expect(outcome.error).toMatch(/exit 6 \(after block 27\) produced non-finite logits/);
+  });
 });

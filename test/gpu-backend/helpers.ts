@@ -50,6 +50,7 @@ export function testConfig(over: Partial<BackendConfig> = {}): BackendConfig {
     shutdownGraceMs: 5000,
     batching: { maxBatch: null, maxDelayMs: null, perModel: {} },
     logLevel: 'info',
+    testHooks: false,
     ...over,
   };
 }

@@ -213,6 +213,13 @@ describe('Open Inference Protocol v2', () => {
       [input({ data: one.slice(1) }), /data has 1023 elements, its shape holds 1024/],
       [input({ data: [...one, 0] }), /more than the 1024 elements/],
       [input({ data: ['a', ...one.slice(1)] }), /element 0 is "a", not a finite number/],
+      // Core's activation rule (core/offload-validation.ts): JSON's 1e300 is Infinity in float32, and 3.4e38 is
+      // finite but overflows inside the network (the backend once answered 500 for it).
+      [
+        input({ data: [1e300, ...one.slice(1)] }),
+        /input input: activation value Infinity at index 0 is not finite/,
+      ],
+      [input({ data: Array(1024).fill(3.4e38) }), /activation value .* at index 0 is beyond ±1000000000/],
       [input({ data: undefined }), /neither data nor parameters.binary_data_size/],
       [{ ...input({}), outputs: [{ name: 'logits' }] }, /unknown output logits/],
       [{ ...input({}), parameters: { threshold: 2 } }, /threshold must be a number in \[0, 1\]/],

@@ -1,6 +1,8 @@
-// Proves the user-space link proxy of the evaluation really shapes traffic: measured wall time of real HTTP
-// transfers through it matches the configured bandwidth (both directions) and added RTT, and its loss and outage
-// modes break or stall requests the way they are documented to.
+// Proves the user-space link proxy of the evaluation really shapes traffic: its schedule serialises real HTTP
+// transfers at the configured bandwidth (both directions; checked exactly from the proxy's own accounting), the wall
+// time is at least what the rate and RTT impose (a busy machine can only add to it, so only lower bounds are
+// asserted on the clock), the proxy adds no stall of its own (measured against the same requests sent direct,
+// interleaved), and its loss and outage modes break or stall requests the way they are documented to.
 
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,9 +50,11 @@ describe('link proxy', () => {
     await withProxy({ conditions: { mbps: 1, rttMs: 0 } }, async (p) => {
       const r = await timed(`${p.url}/`, { method: 'POST', body: new Uint8Array(125_000) });
       expect(r.text).toBe('125000');
-      expect(r.ms).toBeGreaterThan(950);
-      expect(r.ms).toBeLessThan(1400);
       expect(p.stats.bytesUp).toBeGreaterThanOrEqual(125_000);
+      // 125 kB of body plus the request head, at 1 Mbit/s: ~1000 ms of link time, whatever the machine's load.
+      expect(p.stats.txMsUp).toBeGreaterThanOrEqual(1000);
+      expect(p.stats.txMsUp).toBeLessThan(1010);
+      expect(r.ms).toBeGreaterThan(950);
     });
   });
 
@@ -58,8 +62,9 @@ describe('link proxy', () => {
     await withProxy({ conditions: { mbps: 4, rttMs: 0 } }, async (p) => {
       const r = await timed(`${p.url}/?size=250000`);
       expect(r.text.length).toBe(250_000);
+      expect(p.stats.txMsDown).toBeGreaterThanOrEqual(500);
+      expect(p.stats.txMsDown).toBeLessThan(505);
       expect(r.ms).toBeGreaterThan(470);
-      expect(r.ms).toBeLessThan(800);
     });
   });
 
@@ -67,21 +72,28 @@ describe('link proxy', () => {
     await withProxy({ conditions: { mbps: Infinity, rttMs: 150 } }, async (p) => {
       const r = await timed(`${p.url}/`, { method: 'POST', body: 'x' });
       expect(r.ms).toBeGreaterThan(145);
-      expect(r.ms).toBeLessThan(300);
     });
   });
 
   it('adds nothing of its own to a multi-segment request on a fast link (no Nagle + delayed-ACK stall)', async () => {
     await withProxy({ conditions: { mbps: 1000, rttMs: 0 } }, async (p) => {
-      const ms: number[] = [];
-      for (let i = 0; i < 9; i++) {
-        const r = await timed(`${p.url}/`, { method: 'POST', body: new Uint8Array(16_000) }); // 4 segments
-        expect(r.text).toBe('16000');
-        ms.push(r.ms);
+      const viaProxy: number[] = [];
+      const direct: number[] = [];
+      for (let i = 0; i < 15; i++) {
+        // Interleaved, so the machine's load hits both paths alike.
+        for (const [url, out] of [
+          [p.url, viaProxy],
+          [`http://127.0.0.1:${port}`, direct],
+        ] as const) {
+          const r = await timed(`${url}/`, { method: 'POST', body: new Uint8Array(16_000) }); // 4 segments
+          expect(r.text).toBe('16000');
+          out.push(r.ms);
+        }
       }
-      ms.sort((a, b) => a - b);
-      // With Nagle on, every such request waited for the server's 40 ms delayed ACK (median 48 ms).
-      expect(ms[4]).toBeLessThan(25);
+      // With Nagle on, every such request waited for the server's 40 ms delayed ACK (median 48 ms): a stall no request
+      // escapes, so even the fastest one through the proxy paid it. Load only ever adds time, so the fastest of 15 is
+      // the measure that a busy machine cannot push over (the schedule itself adds ~0.1 ms at 1 Gbit/s).
+      expect(Math.min(...viaProxy) - Math.min(...direct)).toBeLessThan(35);
     });
   });
 
@@ -89,7 +101,10 @@ describe('link proxy', () => {
     await withProxy({ conditions: { mbps: 1, rttMs: 0 } }, async (p) => {
       p.set({ mbps: 100, rttMs: 0 });
       const r = await timed(`${p.url}/`, { method: 'POST', body: new Uint8Array(125_000) });
-      expect(r.ms).toBeLessThan(200);
+      expect(r.text).toBe('125000');
+      // The new rate applies to the whole transfer: ~10 ms of link time, not the ~1000 ms of the first rate.
+      expect(p.stats.txMsUp).toBeGreaterThanOrEqual(10);
+      expect(p.stats.txMsUp).toBeLessThan(10.2);
       const trace = parseTrace([
         { tMs: 0, mbps: 2, rttMs: 10 },
         { tMs: 500, mbps: 20, rttMs: 40 },

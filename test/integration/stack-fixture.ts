@@ -14,10 +14,13 @@ export const manifest = readManifest();
 /** API keys of the stacks this file started, by edge URL, so `newClient(edgeUrl)` presents the right one. */
 const keyByEdge = new Map<string, string>();
 
-export function useStack(backend: BackendOptions = {}): { stack: () => Stack } {
+export function useStack(
+  backend: BackendOptions = {},
+  edgeVars?: Record<string, string>,
+): { stack: () => Stack } {
   let stack: Stack | undefined;
   beforeAll(async () => {
-    stack = await startStack({ backend });
+    stack = await startStack({ backend, ...(edgeVars ? { edgeVars } : {}) });
     keyByEdge.set(stack.edge.url, stack.apiKey);
   }, 120_000);
   afterAll(async () => {
@@ -68,5 +71,34 @@ export async function backendRecord(
     const rec = (await r.json()) as Record<string, unknown>;
     if (!['queued', 'running'].includes(String(rec.status)) || Date.now() > until) return rec;
     await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
+/**
+ * The backend's hold gate (started with `testHooks`): every job waits once it has run `afterBlocks` blocks, until
+ * `releaseHold` or its cancel. Decides a race by construction: a held server cannot answer first.
+ */
+export async function holdBackend(stack: Stack, afterBlocks: number): Promise<void> {
+  const r = await fetch(`${stack.backend.url}/test/hold`, {
+    method: 'POST',
+    headers: { ...backendHeaders(stack), 'content-type': 'application/json' },
+    body: JSON.stringify({ afterBlocks }),
+  });
+  if (!r.ok) throw new Error(`hold failed: HTTP ${r.status} ${await r.text()}`);
+}
+
+export async function releaseHold(stack: Stack): Promise<void> {
+  await fetch(`${stack.backend.url}/test/hold`, { method: 'DELETE', headers: backendHeaders(stack) });
+}
+
+/** Resolves once the backend's hold gate holds a job (polls GET /test/hold: an event, not a delay). */
+export async function backendHolds(stack: Stack, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await fetch(`${stack.backend.url}/test/hold`, { headers: backendHeaders(stack) });
+    const { held } = (await r.json()) as { held: string[] };
+    if (held.length > 0) return;
+    if (Date.now() > until) throw new Error(`the backend held no job within ${timeoutMs} ms`);
+    await new Promise((res) => setTimeout(res, 20));
   }
 }

@@ -38,7 +38,6 @@ describe('DELETE /v1/requests/:id', () => {
   it('during an in-flight offload: answers the offload `cancelled`, aborts the backend fetch, calls backend cancel', async () => {
     backend.delayMs = 30_000;
     const msg = offload();
-    const started = Date.now();
     const inflight = postOffload(worker.url, msg);
     await backend.nextInfer(msg.requestId);
 
@@ -56,7 +55,6 @@ describe('DELETE /v1/requests/:id', () => {
     expect(offloadRes.status).toBe(200);
     const result = await readResult(offloadRes);
     expect(result).toMatchObject({ requestId: msg.requestId, status: 'cancelled', exit: null, label: null });
-    expect(Date.now() - started).toBeLessThan(5_000);
 
     expect(backend.cancels).toContainEqual({ requestId: msg.requestId, authorization: `Bearer ${TOKEN}` });
     await expect.poll(() => backend.aborted).toContain(msg.requestId);

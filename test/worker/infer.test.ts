@@ -52,7 +52,7 @@ describe('POST /v1/infer', () => {
   });
 
   it('records the lifecycle: pending → running → done with the result fields', async () => {
-    const msg = offload({ split: 2, threshold: 0.5 });
+    const msg = offload({ split: 0, threshold: 0.5 });
     await readResult(await postOffload(worker.url, msg));
     const res = await fetch(`${worker.url}/v1/requests/${msg.requestId}`, { headers: worker.auth });
     expect(res.status).toBe(200);
@@ -61,10 +61,10 @@ describe('POST /v1/infer', () => {
       requestId: msg.requestId,
       status: 'done',
       modelId: FIXTURE_MODEL_ID,
-      split: 2,
+      split: 0,
       threshold: 0.5,
       cancelledBeforeOffload: false,
-      result: { exit: 1, label: 2, confidence: 0.9, serverMs: 3.5, queueMs: 0.5, blocksRun: 0 },
+      result: { exit: 1, label: 2, confidence: 0.9, serverMs: 3.5, queueMs: 0.5, blocksRun: 2 },
       error: null,
     });
     expect(Object.keys(rec.timestamps).sort()).toEqual(['done', 'pending', 'running']);

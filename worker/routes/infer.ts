@@ -1,20 +1,17 @@
 // POST /v1/infer: the offload hop. Cheap checks run before the body is decoded (content type, size), then the wire
-// decode and the manifest checks; only a fully valid offload reaches the request's Durable Object, which calls the
-// backend. The answer is a msgpack ResultMessage carrying the plan for the client's next request.
+// decode and core's offload validation against the model (split, shape, codec, payload, a full decode of the
+// tensor, finite values); only a fully valid offload reaches the request's Durable Object, which forwards a body
+// re-encoded from the validated message (never the client's bytes) to the backend. A client's mistake is therefore
+// always a 400 here, and a 502 only ever means the backend failed. The answer is a msgpack ResultMessage carrying
+// the plan for the client's next request.
 
 import { Hono } from 'hono';
-import {
-  WIRE_CONTENT_TYPE,
-  WireError,
-  decodeOffload,
-  encodeMessage,
-  type OffloadMessage,
-} from '../../core/wire.js';
+import { validateOffload } from '../../core/offload-validation.js';
+import { WIRE_CONTENT_TYPE, decodeOffload, encodeMessage } from '../../core/wire.js';
 import { readConfig, type AppEnv } from '../env.js';
 import { HttpError } from '../http-error.js';
 import { getManifest } from '../model-registry.js';
 import { nextPlan } from '../next-plan.js';
-import { checkOffload } from '../offload-checks.js';
 import { hasMediaType, readBodyLimited } from '../read-body.js';
 
 export const inferRoutes = new Hono<AppEnv>();
@@ -29,15 +26,10 @@ inferRoutes.post('/v1/infer', async (c) => {
   }
   const body = await readBodyLimited(c.req.raw, config.maxOffloadBytes, config.bodyTimeoutMs);
   if (body.byteLength === 0) throw new HttpError(400, 'empty body; expected a msgpack offload');
-  let offload: OffloadMessage;
-  try {
-    offload = decodeOffload(body);
-  } catch (e) {
-    if (e instanceof WireError) throw new HttpError(400, e.message);
-    throw e;
-  }
+  // WireError and OffloadError are rendered as 400 by the app's error handler.
+  const offload = decodeOffload(body);
   const manifest = await getManifest(c.env, config, offload.modelId);
-  checkOffload(manifest, offload);
+  validateOffload(manifest, offload);
 
   const stub = c.env.REQUEST_STATE.get(c.env.REQUEST_STATE.idFromName(offload.requestId));
   const reply = await stub.offload({
@@ -46,7 +38,7 @@ inferRoutes.post('/v1/infer', async (c) => {
     modelId: offload.modelId,
     split: offload.split,
     threshold: offload.threshold,
-    body,
+    body: encodeMessage(offload),
   });
   if (reply.kind === 'conflict') throw new HttpError(409, reply.error);
   const load = reply.load ?? reply.result.load;

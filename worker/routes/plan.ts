@@ -3,6 +3,7 @@
 // server can be reached at all; an unreachable backend yields a device-only plan, not an error.
 
 import { Hono } from 'hono';
+import { describeIssues } from '../../core/public-error.js';
 import { planRequestSchema, type PlanRequest } from '../../core/wire.js';
 import { backendHealth } from '../backend-client.js';
 import { readConfig, type AppEnv } from '../env.js';
@@ -37,8 +38,7 @@ planRoutes.post('/v1/plan', async (c) => {
   }
   const parsed = planRequestSchema.safeParse(json);
   if (!parsed.success) {
-    const detail = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new HttpError(400, `invalid plan request: ${detail}`);
+    throw new HttpError(400, `invalid plan request: ${describeIssues(parsed.error.issues)}`);
   }
   const req: PlanRequest = parsed.data;
   const manifest = await getManifest(c.env, config, req.modelId);
