@@ -6,6 +6,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { accessLog, noteRequestId } from './access-log.js';
 import { limitBody } from './body-limit.js';
 import { OffloadError, validateOffload, type ValidatedOffload } from '../core/offload-validation.js';
 import { INTERNAL_ERROR_MESSAGE, describeValue, publicErrorMessage } from '../core/public-error.js';
@@ -74,6 +75,8 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
     return c.json({ error: publicErrorMessage(error) }, status);
   };
 
+  app.use('*', accessLog(log));
+
   // An error answered before the request body was read in full (413 mid-stream, 401, 415) leaves the rest of it on
   // the socket; a caller that pooled the connection (workerd does) would send its next request into that stream
   // and lose it ("Network connection lost" on an unrelated request, reproduced with 2 MiB bodies beside valid ones).
@@ -138,6 +141,7 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
       }
       const { offload, values, shape } = validated;
       const { requestId, modelId, split, threshold } = offload;
+      noteRequestId(c, requestId);
       if (pool.has(requestId)) return fail(c, 409, 'conflict', `request ${requestId} is already in flight`);
 
       const record: RequestRecord = records.put({
@@ -195,13 +199,16 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
         throw e;
       }
       if (outcome.status === 'failed')
-        log('error', 'inference failed', {
-          requestId,
-          modelId,
-          split,
-          error: outcome.error,
-          ...(outcome.detail ? { detail: outcome.detail } : {}),
-        });
+        log.error(
+          {
+            requestId,
+            modelId,
+            split,
+            error: outcome.error,
+            ...(outcome.detail ? { detail: outcome.detail } : {}),
+          },
+          'inference failed',
+        );
       return reply(c, record, outcome);
     },
   );
@@ -251,6 +258,7 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
     const parsed = requestIdSchema.safeParse(c.req.param('requestId'));
     if (!parsed.success) return fail(c, 400, 'bad_request', parsed.error.issues[0]!.message);
     const requestId = parsed.data;
+    noteRequestId(c, requestId);
     const record = records.get(requestId);
     const hit = pool.cancel(requestId);
     let res: CancelResponse;
@@ -281,6 +289,7 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
 
   app.get('/requests/:requestId', (c) => {
     const id = c.req.param('requestId');
+    noteRequestId(c, id);
     const record = records.get(id);
     if (!record) {
       return c.json(
@@ -322,9 +331,9 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
     );
   });
 
-  app.get('/metrics', (c) => {
+  app.get('/metrics', async (c) => {
     const s = pool.stats();
-    const text = metrics.render({
+    const text = await metrics.render({
       workers: s.workers,
       workersReady: s.ready,
       busy: s.busy,
@@ -345,7 +354,7 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
 
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => {
-    log('error', 'unexpected error', { path: c.req.path, error: err.message, stack: err.stack });
+    log.error({ path: c.req.path, error: err.message, stack: err.stack }, 'unexpected error');
     return c.json({ error: INTERNAL_ERROR_MESSAGE }, 500);
   });
   return app;

@@ -13,6 +13,7 @@ import {
   parseModelBatching,
   type BatchingConfig,
 } from './batching.js';
+import { LOG_LEVELS, type LogLevel } from './log.js';
 
 export type ProviderChoice = 'auto' | 'cuda' | 'cpu';
 
@@ -49,6 +50,8 @@ export interface BackendConfig {
   shutdownGraceMs: number;
   /** Dynamic batching limits (null fields: the execution provider's defaults, batching.ts). */
   batching: BatchingConfig;
+  /** Least severe level logged (log.ts); `info` includes the access log, `warn` leaves it out. */
+  logLevel: LogLevel;
   /** Test hooks (the /test/hold routes): for the test suite only, never in production. */
   testHooks: boolean;
 }
@@ -206,6 +209,15 @@ export function buildCommand(): Command {
     )
     .addOption(
       new Option(
+        '--log-level <level>',
+        'least severe level logged (info includes one access line per request)',
+      )
+        .env('SPINN_BACKEND_LOG_LEVEL')
+        .choices(LOG_LEVELS)
+        .default('info'),
+    )
+    .addOption(
+      new Option(
         '--test-hooks',
         'TESTS ONLY, never in production: enable /test/hold, which holds jobs between blocks until released',
       ).env('SPINN_BACKEND_TEST_HOOKS'),
@@ -233,6 +245,7 @@ interface RawOptions {
   maxBatch?: number;
   batchDelayMs?: number;
   modelBatching?: BatchingConfig['perModel'];
+  logLevel: LogLevel;
   testHooks?: boolean;
 }
 
@@ -268,6 +281,7 @@ export function parseConfig(argv: readonly string[] = process.argv.slice(2)): Ba
       maxDelayMs: o.batchDelayMs ?? null,
       perModel: o.modelBatching ?? {},
     },
+    logLevel: o.logLevel,
     testHooks: o.testHooks === true,
   };
 }

@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { BatchQueue } from './batch-queue.js';
 import { resolveBatchLimits, type BatchingConfig, type BatchLimits } from './batching.js';
 import type { ProviderChoice } from './config.js';
+import { silentLogger, type Logger } from './log.js';
 import type { LoadedModel } from './model-store.js';
 import { workerEntry } from './worker-entry.js';
 import {
@@ -45,7 +46,7 @@ export interface PoolOptions {
   batching: BatchingConfig;
   /** Enables the hold test hook (setHold); never in production. */
   testHooks?: boolean;
-  log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+  log?: Logger;
 }
 
 export interface JobInput {
@@ -175,10 +176,10 @@ export class InferencePool {
   private retryAt = Infinity;
   /** Jobs a worker's control block has room for: the largest batch any model can get. */
   private readonly capacity: number;
-  private readonly log: NonNullable<PoolOptions['log']>;
+  private readonly log: Logger;
 
   constructor(private readonly o: PoolOptions) {
-    this.log = o.log ?? (() => {});
+    this.log = o.log ?? silentLogger;
     this.capacity = Math.max(this.largestBatch('cpu'), this.largestBatch('cuda'));
   }
 
@@ -239,9 +240,7 @@ export class InferencePool {
             slot.ready = true;
             slot.provider = msg.provider;
             slot.fallbackReason = msg.fallbackReason;
-            this.log(
-              msg.fallbackReason && this.o.provider === 'cuda' ? 'warn' : 'info',
-              'inference worker ready',
+            this.log[msg.fallbackReason && this.o.provider === 'cuda' ? 'warn' : 'info'](
               {
                 worker: index,
                 provider: msg.provider,
@@ -250,6 +249,7 @@ export class InferencePool {
                 loadMs: Math.round(msg.loadMs),
                 warmupMs: Math.round(msg.warmupMs),
               },
+              'inference worker ready',
             );
             resolve();
             this.pump();
@@ -264,7 +264,7 @@ export class InferencePool {
         }
       });
       worker.on('error', (err) => {
-        this.log('error', 'inference worker crashed', { worker: index, error: err.message });
+        this.log.error({ worker: index, error: err.message }, 'inference worker crashed');
         if (!slot.ready) reject(err);
       });
       worker.on('exit', (code) => {
@@ -294,12 +294,12 @@ export class InferencePool {
         }
         // It had served before: replace it so capacity comes back.
         this.restarts++;
-        this.log('warn', 'restarting inference worker', { worker: index, code });
+        this.log.warn({ worker: index, code }, 'restarting inference worker');
         this.spawn(index).catch((e: unknown) =>
-          this.log('error', 'could not restart inference worker', {
-            worker: index,
-            error: (e as Error).message,
-          }),
+          this.log.error(
+            { worker: index, error: (e as Error).message },
+            'could not restart inference worker',
+          ),
         );
       });
     });
@@ -500,10 +500,10 @@ export class InferencePool {
   private finish(slot: Slot, msg: BatchResults): void {
     const batch = slot.batch;
     if (!batch || batch.batchId !== msg.batchId) {
-      this.log('error', 'results for a batch the worker does not hold', {
-        worker: slot.index,
-        batchId: msg.batchId,
-      });
+      this.log.error(
+        { worker: slot.index, batchId: msg.batchId },
+        'results for a batch the worker does not hold',
+      );
       return;
     }
     for (const r of msg.results) {

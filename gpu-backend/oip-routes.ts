@@ -13,6 +13,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { limitBody } from './body-limit.js';
 import type { AppState } from './app.js';
 import { PoolClosedError, QueueFullError, type InferencePool, type JobOutcome } from './inference-pool.js';
+import { noteRequestId } from './access-log.js';
 import type { BackendMetrics } from './metrics.js';
 import type { LoadedModel } from './model-store.js';
 import {
@@ -95,6 +96,7 @@ export function registerOpenInference(app: Hono, deps: OipDeps, state: AppState)
         throw e;
       }
       const id = parsed.req.id ?? randomUUID();
+      noteRequestId(c, id);
       const ran = await runImages(deps, name, parsed.input, parsed.threshold);
       if ('status' in ran) {
         if (ran.status === 500) return c.json({ error: ran.error }, 500); // the model failed: not a refusal

@@ -11,7 +11,7 @@ import { createApp, type AppState } from './app.js';
 import { CancelRegistry } from './cancel-registry.js';
 import type { BackendConfig } from './config.js';
 import { InferencePool } from './inference-pool.js';
-import { jsonLogger, type Logger } from './log.js';
+import { createLogger, type Logger } from './log.js';
 import { BackendMetrics } from './metrics.js';
 import { loadModels } from './model-store.js';
 import { RequestRecords } from './request-records.js';
@@ -25,7 +25,7 @@ export interface Backend {
 }
 
 /** Loads the models and starts the workers (resolves once they are warm). */
-export async function createBackend(config: BackendConfig, log: Logger = jsonLogger()): Promise<Backend> {
+export async function createBackend(config: BackendConfig, log: Logger = createLogger()): Promise<Backend> {
   const models = loadModels(config.modelsDir, config.modelIds);
   const unknown = Object.keys(config.batching.perModel).filter(
     (id) => !models.some((m) => m.manifest.id === id),
@@ -43,14 +43,17 @@ export async function createBackend(config: BackendConfig, log: Logger = jsonLog
     log,
   });
   if (config.testHooks)
-    log('warn', 'test hooks enabled (/test/hold): for the test suite only, never in production');
+    log.warn('test hooks enabled (/test/hold): for the test suite only, never in production');
   await pool.start();
   const stats = pool.stats();
-  log(config.provider === 'cuda' && stats.provider !== 'cuda' ? 'warn' : 'info', 'execution provider', {
-    requested: config.provider,
-    provider: stats.provider,
-    ...(stats.fallbackReason ? { cudaUnavailable: stats.fallbackReason } : {}),
-  });
+  log[config.provider === 'cuda' && stats.provider !== 'cuda' ? 'warn' : 'info'](
+    {
+      requested: config.provider,
+      provider: stats.provider,
+      ...(stats.fallbackReason ? { cudaUnavailable: stats.fallbackReason } : {}),
+    },
+    'execution provider',
+  );
   const state: AppState = { draining: false };
   const app = createApp(
     {
@@ -74,7 +77,7 @@ export async function createBackend(config: BackendConfig, log: Logger = jsonLog
     (closing ??= (async () => {
       state.draining = true;
       const drained = await pool.drain(graceMs);
-      if (!drained) log('warn', 'grace period over; cancelling in-flight requests', { ...pool.stats() });
+      if (!drained) log.warn({ ...pool.stats() }, 'grace period over; cancelling in-flight requests');
       await pool.close();
     })());
   return { app, pool, state, close };
@@ -97,7 +100,10 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-export async function startServer(config: BackendConfig, log: Logger = jsonLogger()): Promise<RunningServer> {
+export async function startServer(
+  config: BackendConfig,
+  log: Logger = createLogger(),
+): Promise<RunningServer> {
   const backend = await createBackend(config, log);
   const { server, port } = await new Promise<{ server: Server; port: number }>((resolve, reject) => {
     const s = serve(
@@ -111,14 +117,17 @@ export async function startServer(config: BackendConfig, log: Logger = jsonLogge
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
   const s = backend.pool.stats();
-  log('info', 'backend listening', {
-    url,
-    models: config.modelIds.length ? config.modelIds : '(all found)',
-    provider: s.provider,
-    workers: s.workers,
-    threads: config.threads,
-    auth: config.token ? 'bearer' : 'none',
-  });
+  log.info(
+    {
+      url,
+      models: config.modelIds.length ? config.modelIds : '(all found)',
+      provider: s.provider,
+      workers: s.workers,
+      threads: config.threads,
+      auth: config.token ? 'bearer' : 'none',
+    },
+    'backend listening',
+  );
   let closing: Promise<void> | null = null;
   const close = (graceMs?: number) =>
     (closing ??= (async () => {
@@ -131,7 +140,7 @@ export async function startServer(config: BackendConfig, log: Logger = jsonLogge
       const forced = setTimeout(() => server.closeAllConnections(), 1000);
       await closed;
       clearTimeout(forced);
-      log('info', 'backend stopped');
+      log.info('backend stopped');
     })());
   return { backend, server, url, port, close };
 }

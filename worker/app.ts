@@ -5,6 +5,7 @@
 
 import { Hono, type Context } from 'hono';
 import { requireApiKey } from './auth.js';
+import { requireBackend } from './backend-configured.js';
 import { corsPolicy } from './cors.js';
 import { readConfig, type AppEnv } from './env.js';
 import { HttpError, type ErrorBody } from './http-error.js';
@@ -26,8 +27,10 @@ app.use('*', corsPolicy);
 
 // Keyed: everything that costs backend time (infer, plan) or reads and changes request state. The catalogue (model
 // list, manifests, model files, OpenAPI) and /healthz stay public: the model files are what every device downloads
-// and runs, the same bytes are public static assets for the demo page, and they are cached as `public`.
-for (const path of ['/v1/infer', '/v1/plan', '/v1/requests/*']) app.use(path, requireApiKey, rateLimit);
+// and runs, the same bytes are public static assets for the demo page, and they are cached as `public`. An edge
+// without a backend URL refuses these (503) after the key check, so anonymous callers learn nothing about it.
+for (const path of ['/v1/infer', '/v1/plan', '/v1/requests/*'])
+  app.use(path, requireApiKey, requireBackend, rateLimit);
 app.post('/v1/infer', inflightCap);
 
 app.route('/', inferRoutes);

@@ -39,6 +39,11 @@ function headers(config: WorkerConfig, extra: Record<string, string> = {}): Head
   return h;
 }
 
+/** The backend's URL for `path`, or null when BACKEND_URL is missing (config.backendUrlProblem says why). */
+function endpoint(config: WorkerConfig, path: string): string | null {
+  return config.backendUrl === null ? null : `${config.backendUrl}${path}`;
+}
+
 function describe(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
 }
@@ -51,11 +56,13 @@ export async function backendInfer(
   body: Uint8Array,
   signal: AbortSignal,
 ): Promise<InferOutcome> {
+  const url = endpoint(config, '/infer');
+  if (url === null) return { kind: 'unreachable', error: config.backendUrlProblem! };
   const timeout = new AbortController();
   const timer = setTimeout(() => timeout.abort(), config.backendTimeoutMs);
   const both = AbortSignal.any([signal, timeout.signal]);
   try {
-    const res = await fetch(`${config.backendUrl}/infer`, {
+    const res = await fetch(url, {
       method: 'POST',
       headers: headers(config, { 'content-type': WIRE_CONTENT_TYPE, accept: WIRE_CONTENT_TYPE }),
       body,
@@ -98,8 +105,10 @@ async function readJsonOrText(res: Response): Promise<unknown> {
 }
 
 export async function backendCancel(config: WorkerConfig, requestId: string): Promise<BackendCancelAnswer> {
+  const url = endpoint(config, `/cancel/${encodeURIComponent(requestId)}`);
+  if (url === null) return { ok: false, error: `backend cancel failed: ${config.backendUrlProblem}` };
   try {
-    const res = await fetch(`${config.backendUrl}/cancel/${encodeURIComponent(requestId)}`, {
+    const res = await fetch(url, {
       method: 'POST',
       headers: headers(config, { accept: 'application/json' }),
       signal: AbortSignal.timeout(Math.min(CANCEL_TIMEOUT_MS, config.backendTimeoutMs)),
@@ -112,8 +121,10 @@ export async function backendCancel(config: WorkerConfig, requestId: string): Pr
 
 export async function backendHealth(config: WorkerConfig): Promise<BackendHealth> {
   const started = Date.now();
+  const url = endpoint(config, '/health');
+  if (url === null) return { reachable: false, error: config.backendUrlProblem!, ms: 0 };
   try {
-    const res = await fetch(`${config.backendUrl}/health`, {
+    const res = await fetch(url, {
       headers: headers(config, { accept: 'application/json' }),
       signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS),
     });

@@ -2,42 +2,27 @@
 // its settings from `readConfig` so a missing or malformed var has one default and one place that parses it.
 
 import { DEFAULT_MAX_OFFLOAD_BYTES } from '../core/wire.js';
-import type { RequestState } from './request-state.js';
 
-/** Bindings declared in wrangler.toml (vars arrive as strings; numbers are tolerated for TOML integers). */
-export interface Env {
-  REQUEST_STATE: DurableObjectNamespace<RequestState>;
-  ASSETS: Fetcher;
-  BACKEND_URL?: string;
-  /** Comma-separated model ids this edge serves (each needs `<id>/manifest.json` in the assets). */
-  MODELS?: string;
-  MAX_OFFLOAD_BYTES?: string | number;
-  BACKEND_TIMEOUT_MS?: string | number;
-  /** How long a request's record is kept after it was first seen (default 1 hour). */
-  REQUEST_RETENTION_MS?: string | number;
-  /** Secret shared with the backend (`.dev.vars` locally, `wrangler secret put` in production). */
-  BACKEND_TOKEN?: string;
-  /** Secret: the API keys, as `name:sha256hex` entries (core/api-keys.ts). Empty = keys not configured. */
-  API_KEYS?: string;
+/**
+ * The worker's bindings: what wrangler.toml declares, as `wrangler types` generates them into
+ * worker-configuration.d.ts (`npm run worker:types`; test/worker/deploy-config.test.ts fails while that file is stale),
+ * plus the one binding wrangler.toml never declares. Vars are documented in wrangler.toml and the root README's
+ * Configuration; secrets (BACKEND_URL and BACKEND_TOKEN and API_KEYS in production) in docs/deploy.md.
+ */
+export interface Env extends Cloudflare.Env {
   /**
    * `"true"` lets a worker with no API_KEYS serve requests addressed to a loopback host (wrangler dev, tests) without
-   * a key. Anything else, or any other host, fails closed. Ignored once API_KEYS is set.
+   * a key. Only .dev.vars sets it (never wrangler.toml); anything else, or any other host, fails closed. Ignored once
+   * API_KEYS is set.
    */
   ALLOW_NO_KEYS_ON_LOOPBACK?: string;
-  /** Workers Rate Limiting binding (wrangler.toml [[ratelimits]]): requests per key per period, per location. */
-  KEY_RATE_LIMIT?: RateLimit;
-  /** Offloads one key may have in flight at once in one isolate (default 32). */
-  MAX_INFLIGHT_PER_KEY?: string | number;
-  /** Comma-separated origins allowed to call the API from a browser (`*` = any); empty = same origin only. */
-  CORS_ORIGINS?: string;
-  /** A request body must arrive in full within this many ms, else 408 (default 10 s). */
-  BODY_TIMEOUT_MS?: string | number;
-  /** How long the record of a cancel that no offload claimed is kept (default 60 s). */
-  CANCEL_TOMBSTONE_MS?: string | number;
 }
 
 export interface WorkerConfig {
-  backendUrl: string;
+  /** The backend's base URL without a trailing slash; null when BACKEND_URL is unset or not an http(s) URL. */
+  backendUrl: string | null;
+  /** Why `backendUrl` is null, for the operator (503 bodies, /healthz, logs); null when it is set. */
+  backendUrlProblem: string | null;
   models: string[];
   maxOffloadBytes: number;
   backendTimeoutMs: number;
@@ -49,7 +34,6 @@ export interface WorkerConfig {
   cancelTombstoneMs: number;
 }
 
-export const DEFAULT_BACKEND_URL = 'http://127.0.0.1:8790';
 export const DEFAULT_BACKEND_TIMEOUT_MS = 10_000;
 export const DEFAULT_REQUEST_RETENTION_MS = 60 * 60 * 1000;
 export const DEFAULT_MAX_INFLIGHT_PER_KEY = 32;
@@ -68,9 +52,37 @@ function commaList(value: string | undefined): string[] {
     .filter(Boolean);
 }
 
+/**
+ * BACKEND_URL has no default: a guessed backend (loopback, say) would turn a forgotten setting into offloads sent
+ * nowhere. Unset or malformed, the worker says so instead (worker/backend-configured.ts).
+ */
+function parseBackendUrl(value: string | undefined): { url: string | null; problem: string | null } {
+  const raw = (value ?? '').trim();
+  if (!raw) {
+    return {
+      url: null,
+      problem:
+        'BACKEND_URL is not set: this edge has no backend. Locally set it in .dev.vars or with --var; deployed, ' +
+        '`wrangler secret put BACKEND_URL --env production` (docs/deploy.md)',
+    };
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    return { url: null, problem: `BACKEND_URL ${JSON.stringify(raw)} is not a URL` };
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+    return { url: null, problem: `BACKEND_URL ${JSON.stringify(raw)} is not an http(s) URL` };
+  }
+  return { url: raw.replace(/\/+$/, ''), problem: null };
+}
+
 export function readConfig(env: Env): WorkerConfig {
+  const backend = parseBackendUrl(env.BACKEND_URL);
   return {
-    backendUrl: (env.BACKEND_URL || DEFAULT_BACKEND_URL).replace(/\/+$/, ''),
+    backendUrl: backend.url,
+    backendUrlProblem: backend.problem,
     models: commaList(env.MODELS),
     maxOffloadBytes: positiveNumber(env.MAX_OFFLOAD_BYTES, DEFAULT_MAX_OFFLOAD_BYTES),
     backendTimeoutMs: positiveNumber(env.BACKEND_TIMEOUT_MS, DEFAULT_BACKEND_TIMEOUT_MS),

@@ -1,6 +1,6 @@
 // The backend's API edges: every malformed or unauthorised call gets a clear JSON error with the right status
 // before any work is queued, and /health and /metrics report what runs (workers, queue, execution provider) in
-// formats their consumers parse (JSON, Prometheus text).
+// formats their consumers parse (JSON, Prometheus text); every request leaves one JSON access line.
 
 import { Packr } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +20,8 @@ import {
   testImages,
   testPixels,
 } from './helpers.js';
+import { captureLogger } from './capture-logger.js';
+import { parsePrometheus } from './prometheus-text.js';
 
 const TOKEN = 'test-token-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -28,9 +30,10 @@ const packr = new Packr({ useRecords: false });
 describe('gpu-backend API', () => {
   let backend: Backend;
   let image: Float32Array;
+  const logged = captureLogger();
 
   beforeAll(async () => {
-    backend = await createBackend(testConfig({ token: TOKEN, maxBodyBytes: 100 * 1024 }), silentLogger);
+    backend = await createBackend(testConfig({ token: TOKEN, maxBodyBytes: 100 * 1024 }), logged.log);
     image = testImages(1)[0]!;
   });
   afterAll(async () => {
@@ -203,6 +206,42 @@ describe('gpu-backend API', () => {
     if (h.provider === 'cpu') expect(h.providerFallbackReason).toEqual(expect.any(String));
   });
 
+  it('logs one JSON access line per request: request id, method, route, status, duration', async () => {
+    const accessLines = () => logged.lines.filter((l) => l.msg === 'request');
+    const before = accessLines().length;
+    const requestId = newRequestId('logged');
+    expect((await post(good({ requestId }))).status).toBe(200);
+    expect((await post(good(), {})).status).toBe(401);
+    const cancel = await backend.app.request(`/cancel/${requestId}`, { method: 'POST', headers: auth });
+    expect(cancel.status).toBe(200);
+    expect((await backend.app.request('/nope', { headers: auth })).status).toBe(404);
+    expect((await backend.app.request('/health', { headers: auth })).status).toBe(200);
+
+    const lines = accessLines().slice(before);
+    expect(lines).toHaveLength(5);
+    for (const l of lines) {
+      expect(l).toMatchObject({ time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), pid: process.pid });
+      expect(l.durationMs).toBeGreaterThanOrEqual(0);
+    }
+    expect(
+      lines.map(({ level, requestId, method, route, status }) => ({
+        level,
+        requestId,
+        method,
+        route,
+        status,
+      })),
+    ).toEqual([
+      { level: 'info', requestId, method: 'POST', route: '/infer', status: 200 },
+      // Refused before its body was read: no request id to tell.
+      { level: 'info', requestId: null, method: 'POST', route: '/infer', status: 401 },
+      { level: 'info', requestId, method: 'POST', route: '/cancel/:requestId', status: 200 },
+      { level: 'info', requestId: null, method: 'GET', route: null, status: 404 },
+      // A successful probe is logged at debug (Caddy and Prometheus ask every few seconds).
+      { level: 'debug', requestId: null, method: 'GET', route: '/health', status: 200 },
+    ]);
+  });
+
   it('exposes Prometheus metrics', async () => {
     const r = await backend.app.request('/metrics', { headers: auth });
     expect(r.status).toBe(200);
@@ -236,45 +275,3 @@ describe('gpu-backend API', () => {
     expect(['cpu', 'cuda']).toContain(ep.labels.provider);
   });
 });
-
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** A strict reader of the Prometheus text format (0.0.4): every line must be a comment, HELP, TYPE or sample. */
-function parsePrometheus(text: string): Map<string, { type: string; samples: Sample[] }> {
-  const families = new Map<string, { type: string; samples: Sample[] }>();
-  const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*';
-  const sampleRe = new RegExp(`^(${NAME})(?:\\{(.*)\\})? (\\S+)$`);
-  const labelRe = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(?:,|$)/g;
-  expect(text.endsWith('\n')).toBe(true);
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    const type = line.match(new RegExp(`^# TYPE (${NAME}) (counter|gauge|histogram|summary|untyped)$`));
-    if (type) {
-      expect(families.has(type[1]!), `duplicate TYPE for ${type[1]}`).toBe(false);
-      families.set(type[1]!, { type: type[2]!, samples: [] });
-      continue;
-    }
-    if (line.startsWith('# HELP ') || line.startsWith('#')) continue;
-    const m = line.match(sampleRe);
-    expect(m, `not a Prometheus sample line: ${line}`).not.toBeNull();
-    const [, name, rawLabels = '', rawValue] = m!;
-    const value = rawValue === '+Inf' ? Infinity : rawValue === '-Inf' ? -Infinity : Number(rawValue);
-    expect(Number.isNaN(value) && rawValue !== 'NaN', `bad value in: ${line}`).toBe(false);
-    const labels: Record<string, string> = {};
-    for (const l of rawLabels.matchAll(labelRe)) labels[l[1]!] = l[2]!;
-    const family = [...families.keys()].find(
-      (f) =>
-        name === f ||
-        (families.get(f)!.type === 'histogram' &&
-          /^_(bucket|sum|count)$/.test(name!.slice(f.length)) &&
-          name!.startsWith(f)),
-    );
-    expect(family, `sample ${name} before its TYPE`).toBeDefined();
-    families.get(family!)!.samples.push({ name: name!, labels, value });
-  }
-  return families;
-}

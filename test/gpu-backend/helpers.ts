@@ -49,6 +49,7 @@ export function testConfig(over: Partial<BackendConfig> = {}): BackendConfig {
     maxRecords: 1000,
     shutdownGraceMs: 5000,
     batching: { maxBatch: null, maxDelayMs: null, perModel: {} },
+    logLevel: 'info',
     testHooks: false,
     ...over,
   };

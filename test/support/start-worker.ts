@@ -18,8 +18,10 @@ import { rememberAuth } from './wire-helpers.js';
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 export interface StartWorkerOptions {
-  /** Base URL of the backend's internal API (e.g. http://127.0.0.1:8790). */
-  backendUrl: string;
+  /** Base URL of the backend's internal API (e.g. http://127.0.0.1:8790); null sets no BACKEND_URL at all. */
+  backendUrl: string | null;
+  /** A wrangler environment of wrangler.toml (`production`): its bindings and its bundle; default the top level. */
+  environment?: string;
   /** Sent as `authorization: Bearer <token>` to the backend; default none. */
   backendToken?: string;
   /** Assets folder; default the built site (dist/site, what deploys). */
@@ -52,8 +54,8 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-function sourceHash(): string {
-  const h = createHash('sha256');
+function sourceHash(environment: string | undefined): string {
+  const h = createHash('sha256').update(environment ?? '');
   const walk = (dir: string): void => {
     for (const name of readdirSync(dir).sort()) {
       const p = join(dir, name);
@@ -71,8 +73,8 @@ function sourceHash(): string {
 }
 
 /** Bundles the worker with wrangler (cached by source hash) and returns the path of the ES module. */
-export function buildWorker(): string {
-  const outDir = join(REPO_ROOT, 'node_modules', '.cache', 'spinn-worker', sourceHash());
+export function buildWorker(environment?: string): string {
+  const outDir = join(REPO_ROOT, 'node_modules', '.cache', 'spinn-worker', sourceHash(environment));
   const script = join(outDir, 'index.js');
   if (existsSync(script)) return script;
   const tmp = `${outDir}.tmp-${process.pid}`;
@@ -86,6 +88,7 @@ export function buildWorker(): string {
       '--dry-run',
       '--outdir',
       tmp,
+      `--env=${environment ?? ''}`, // '' = the top level, said explicitly (wrangler warns otherwise)
     ],
     { cwd: REPO_ROOT, encoding: 'utf8', env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: '1' } },
   );
@@ -101,12 +104,16 @@ export function buildWorker(): string {
 }
 
 export async function startWorker(opts: StartWorkerOptions): Promise<RunningWorker> {
-  const script = buildWorker();
+  const script = buildWorker(opts.environment);
   const { unstable_getMiniflareWorkerOptions } = await import('wrangler');
   const assets = opts.assetsDir ?? (await buildSite({ quiet: true }));
-  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(REPO_ROOT, 'wrangler.toml'), undefined, {
-    overrides: { assets: { directory: assets } },
-  });
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(
+    join(REPO_ROOT, 'wrangler.toml'),
+    opts.environment,
+    {
+      overrides: { assets: { directory: assets } },
+    },
+  );
   const keys = await makeApiKeys(opts.apiKeys ?? 1);
   const bindings: Record<string, unknown> = {
     ...(workerOptions.bindings ?? {}),
@@ -115,6 +122,8 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
     ...(keys.keys.length ? { API_KEYS: keys.apiKeysVar } : {}),
     ...(opts.vars ?? {}),
   };
+  // wrangler fills an environment's required secrets from process.env: "no BACKEND_URL" must mean none at all.
+  if (opts.backendUrl === null) delete bindings.BACKEND_URL;
   const ratelimits = opts.rateLimit ? { ratelimits: { KEY_RATE_LIMIT: { simple: opts.rateLimit } } } : {};
   const started = performance.now();
   const miniflare = new Miniflare({

@@ -31,7 +31,8 @@ function limiter(limit: number) {
   };
 }
 
-const env = (over: Partial<Env> = {}) => ({ API_KEYS, ...over }) as Env;
+const env = (over: Partial<Env> = {}) =>
+  ({ API_KEYS, BACKEND_URL: 'https://backend.example.com', ...over }) as Env;
 // GET /v1/infer has no handler: a request that gets past access control ends in the router's 404.
 const probe = (headers: Record<string, string> = {}, e: Env = env(), host = 'edge.example.com') =>
   app.request(`https://${host}/v1/infer`, { headers }, e);

@@ -1,0 +1,21 @@
+// Refuses to serve the routes that need the backend while the edge has no usable BACKEND_URL (unset, or not an
+// http(s) URL): 503 with what the operator must set, and one log line per isolate for Workers Logs. There is no
+// default backend, so a deployment that forgot its setting says so here instead of sending offloads to a guess.
+
+import type { MiddlewareHandler } from 'hono';
+import { readConfig, type AppEnv } from './env.js';
+import { HttpError } from './http-error.js';
+
+let logged = false;
+
+export const requireBackend: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const problem = readConfig(c.env).backendUrlProblem;
+  if (problem !== null) {
+    if (!logged) {
+      logged = true;
+      console.error(`refusing backend routes: ${problem}`);
+    }
+    throw new HttpError(503, `this edge is not configured: ${problem}`);
+  }
+  return next();
+};
