@@ -155,6 +155,8 @@ export interface EdgeOptions {
   /** API keys the edge accepts (named key0, key1, …): a count of fresh keys (default 1) or the keys. */
   apiKeys?: number | string[];
   vars?: Record<string, string>;
+  /** Another wrangler configuration to run the same way (bench:hop's pass-through worker); default wrangler.toml. */
+  config?: string;
 }
 
 export interface EdgeService extends Service {
@@ -178,6 +180,7 @@ export async function startEdge(o: EdgeOptions): Promise<EdgeService> {
   const args = [
     join(ROOT, 'node_modules/wrangler/bin/wrangler.js'),
     'dev',
+    ...(o.config ? ['--config', join(ROOT, o.config)] : []),
     '--ip',
     '127.0.0.1',
     '--port',
