@@ -12,11 +12,19 @@ import { codecSpecSchema, quantBitsSchema, quantGranularitySchema } from './code
 import type { CodecHeader, EncodedTensor } from './tensor-codec.js';
 
 /**
- * Current protocol version. Peers reject any other with a clear error (HTTP 400 at the edge).
+ * Current protocol version. Peers reject any other with a clear error (HTTP 400 at the edge) naming the versions
+ * they speak (SPOKEN_PROTOCOL_VERSIONS).
  * 1: raw fp32 activations only. 2: compressed codecs (sparse bitmap + quantisation + deflate), the SLA and
  * scheduler fields (plan estimates, context), Edgent-style truncated exits, and the server's load in results.
+ * 3: small messages. No `kind` (the route says what a body is); an offload carries `context` and `sla` only when
+ * the client asks the edge to plan again, and `debug` when it wants the plan's reasons; a result carries the next
+ * plan only when it differs from the plan the offload ran, its reasons, estimates and the backend's load only on
+ * `debug`, and (from the edge) no `requestId`: the answer belongs to the request that asked.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
+
+/** Every protocol version this code reads and writes (today only the current one). */
+export const SPOKEN_PROTOCOL_VERSIONS: readonly number[] = [PROTOCOL_VERSION];
 
 /** MIME type of msgpack bodies on every hop. */
 export const WIRE_CONTENT_TYPE = 'application/vnd.spinn+msgpack';
@@ -149,17 +157,19 @@ export type ClientContext = z.infer<typeof clientContextSchema>;
 
 export const offloadMessageSchema = z.object({
   v: z.literal(PROTOCOL_VERSION),
-  kind: z.literal('offload'),
   requestId: requestIdSchema,
   modelId: z.string().min(1).max(64),
   split: z.number().int().nonnegative(),
   threshold: z.number().min(0).max(1),
   tensor: encodedTensorSchema,
-  context: clientContextSchema.default({}),
-  /** The client's SLA, so the edge can plan its next request (default SLA when absent). */
+  /** What the client measured; sent with `sla` when it asks the edge to plan again (absent: no replan). */
+  context: clientContextSchema.optional(),
+  /** The client's SLA: present when the edge should plan the client's next request. */
   sla: slaSchema.optional(),
   /** Edgent-style truncated plan: only this exit answers. */
   exit: z.number().int().nonnegative().optional(),
+  /** Ask for the next plan's reason, estimate and context, and the backend's load, in the result. */
+  debug: z.boolean().optional(),
 });
 export type OffloadMessage = z.infer<typeof offloadMessageSchema>;
 
@@ -168,8 +178,8 @@ export type ResultStatus = z.infer<typeof resultStatusSchema>;
 
 export const resultMessageSchema = z.object({
   v: z.literal(PROTOCOL_VERSION),
-  kind: z.literal('result'),
-  requestId: requestIdSchema,
+  /** The request answered: always from the backend, omitted by the edge (the HTTP exchange pairs them). */
+  requestId: requestIdSchema.optional(),
   status: resultStatusSchema,
   /** Index into the manifest's exits of the exit that answered; null unless done. */
   exit: z.number().int().nonnegative().nullable(),
@@ -181,9 +191,9 @@ export const resultMessageSchema = z.object({
   /** Blocks the server ran before it stopped (answered or cancelled). */
   blocksRun: z.number().int().nonnegative(),
   error: z.string().max(2000).optional(),
-  /** The plan the edge suggests for the client's next request. */
+  /** The plan the edge suggests for the client's next request; absent when it equals the plan this offload ran. */
   plan: planSchema.nullable().optional(),
-  /** Backend load when it answered (requests running and queued, worker slots), for the scheduler. */
+  /** Backend load when it answered (requests running and queued, worker slots), for the scheduler; edge: on debug. */
   load: z
     .object({
       busy: z.number().int().nonnegative(),
@@ -220,9 +230,10 @@ function unpack(body: Uint8Array): Record<string, unknown> {
     throw new WireError('body must be a msgpack map');
   }
   const v = (value as Record<string, unknown>).v;
-  if (v !== PROTOCOL_VERSION) {
+  if (typeof v !== 'number' || !SPOKEN_PROTOCOL_VERSIONS.includes(v)) {
     throw new WireError(
-      `unsupported protocol version ${describeValue(v)}; this server speaks ${PROTOCOL_VERSION}`,
+      `unsupported protocol version ${describeValue(v)}; this server speaks ${SPOKEN_PROTOCOL_VERSIONS.join(', ')} ` +
+        '(update the client library)',
     );
   }
   return value as Record<string, unknown>;

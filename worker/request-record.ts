@@ -111,7 +111,6 @@ export function resultMessageOf(record: RequestRecord): ResultMessage {
   const status: ResultStatus = isFinal(record.status) ? (record.status as ResultStatus) : 'failed';
   const msg: ResultMessage = {
     v: PROTOCOL_VERSION,
-    kind: 'result',
     requestId: record.requestId,
     status,
     ...(status === 'done'

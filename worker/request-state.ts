@@ -1,49 +1,56 @@
 // The RequestState Durable Object: one instance per request id, the single truth for that request's lifecycle.
-// It serialises offload and cancel for the id (a cancel that arrives first wins; a second offload is refused),
-// makes the backend call with an AbortController so a cancel can stop it, and keeps the record in durable storage
+// It decides who may use the id (a cancel that arrives first wins; a second offload is refused; the id belongs to
+// the API key that first used it, any other key is told it does not exist) and keeps the record in durable storage
 // (surviving eviction) until an alarm deletes it: REQUEST_RETENTION_MS (an hour) after an offload first reached it,
-// or CANCEL_TOMBSTONE_MS (a minute) after a cancel for an id no offload has claimed, so random cancels leave nothing
-// behind for long. The id belongs to the API key that first used it: any other key is told it does not exist.
-// A record's size is bounded (boundRecord), so storage per request is too.
+// or CANCEL_TOMBSTONE_MS (a minute) after a cancel for an id no offload has claimed.
+// It is NOT on the offload's critical path: the route (worker/offload-flow.ts) calls the backend itself and, beside
+// that call, claims the id here and waits here for a cancel (`untilCancelled`); the backend's answer is recorded
+// after the client has it (`finish`). A record's size is bounded (boundRecord), so storage per request is too.
 
 import { DurableObject } from 'cloudflare:workers';
-import type { BackendLoad } from '../core/scheduler-context.js';
-import type { ResultMessage } from '../core/wire.js';
-import { backendCancel, backendInfer, type BackendCancelAnswer } from './backend-client.js';
+import type { ResultMessage, ResultStatus } from '../core/wire.js';
+import { backendCancel, type BackendCancelAnswer } from './backend-client.js';
 import { readConfig, type Env } from './env.js';
 import {
   boundRecord,
   isFinal,
   newRecord,
   publicRecord,
-  resultFields,
   resultMessageOf,
   transition,
   type RequestRecord,
+  type ResultFields,
 } from './request-record.js';
 
 const KEY = 'record';
+/** Beyond BACKEND_TIMEOUT_MS, how long a `running` record waits for its route before it reads `failed`. */
+const LOST_CALL_GRACE_MS = 10_000;
 
-export interface OffloadInput {
+export interface ClaimInput {
   requestId: string;
   /** The caller's key name (worker/auth.ts). */
   owner: string;
   modelId: string;
   split: number;
   threshold: number;
-  /** The validated offload, re-encoded by the edge; forwarded to the backend as is. */
-  body: Uint8Array;
 }
 
-export type OffloadReply =
-  | {
-      kind: 'result';
-      httpStatus: 200 | 502 | 504;
-      result: ResultMessage;
-      /** The backend's load when it answered (for the edge's scheduler); absent without a backend answer. */
-      load?: BackendLoad;
-    }
+export type ClaimReply =
+  /** The id is this offload's: the record says `running`, durably. */
+  | { kind: 'claimed' }
+  /** A cancel got here first: the offload is answered with this `cancelled` result. */
+  | { kind: 'cancelled'; result: ResultMessage }
+  /** Reused, or used by another key. */
   | { kind: 'conflict'; error: string };
+
+/** How the route's backend call ended, for the record. */
+export interface FinishInput {
+  status: ResultStatus;
+  result: ResultFields | null;
+  error?: string;
+  /** Set when the route gave up on the backend (timeout) and asked it to stop. */
+  backendCancel?: BackendCancelAnswer;
+}
 
 export interface CancelReply {
   requestId: string;
@@ -54,7 +61,9 @@ export interface CancelReply {
 
 export class RequestState extends DurableObject<Env> {
   private record: RequestRecord | null = null;
-  private inflight: AbortController | null = null;
+  /** Resolves the route's `untilCancelled` wait: with `cancelled` on a cancel, `settled` once the call ended. */
+  private wake: ((why: 'cancelled' | 'settled') => void) | null = null;
+  private woken: Promise<'cancelled' | 'settled'> | null = null;
   /** The backend cancel call of the first DELETE, so concurrent repeats answer with its result. */
   private cancelling: Promise<BackendCancelAnswer> | null = null;
 
@@ -63,7 +72,7 @@ export class RequestState extends DurableObject<Env> {
     void ctx.blockConcurrencyWhile(async (): Promise<void> => {
       const record = (await ctx.storage.get<RequestRecord>(KEY)) ?? null;
       if (record && !isFinal(record.status)) {
-        // The isolate that made the backend call is gone, and its fetch with it: the call can no longer answer.
+        // The edge restarted while the backend call was in flight: the call can no longer answer.
         record.error = 'the edge restarted while the backend call was in flight';
         transition(record, 'failed');
         await ctx.storage.put(KEY, record);
@@ -74,18 +83,23 @@ export class RequestState extends DurableObject<Env> {
 
   /** The stored record, or null for an id this object never saw or that `owner` does not own (nothing is written). */
   async snapshot(owner: string): Promise<Omit<RequestRecord, 'owner'> | null> {
-    return this.record?.owner === owner ? publicRecord(this.record) : null;
+    if (this.record?.owner !== owner) return null;
+    this.failLostCall(this.record);
+    return publicRecord(this.record);
   }
 
-  async offload(input: OffloadInput): Promise<OffloadReply> {
+  /**
+   * Claims the id for an offload whose backend call the route starts beside this call.
+   */
+  async claim(input: ClaimInput): Promise<ClaimReply> {
     const config = readConfig(this.env);
     let record = this.record;
     if (record?.cancelledBeforeOffload && record.modelId === null && record.owner === input.owner) {
-      // The cancel got here first: answer `cancelled` and never contact the backend. The id is a request now, kept
-      // as long as any other.
+      // The cancel got here first: answer `cancelled`; the backend was told by that cancel and refuses the offload.
+      // The id is a request now, kept as long as any other.
       Object.assign(record, { modelId: input.modelId, split: input.split, threshold: input.threshold });
       await this.save(record, { keepForMs: config.requestRetentionMs });
-      return { kind: 'result', httpStatus: 200, result: resultMessageOf(record) };
+      return { kind: 'cancelled', result: resultMessageOf(record) };
     }
     if (record) {
       // Reused, or used by another key: the same answer either way, so the owner of an id stays private.
@@ -99,63 +113,47 @@ export class RequestState extends DurableObject<Env> {
     transition(record, 'pending');
     transition(record, 'running');
     this.record = record;
-    const controller = new AbortController();
-    this.inflight = controller;
-    // Start the backend call before persisting `running`: a Durable Object holds outgoing requests made after a
-    // write until that write is durable (output gate), which put ~15 ms of local storage flush on every request.
-    const pending = backendInfer(config, input.body, controller.signal);
+    this.woken = new Promise((resolve) => (this.wake = resolve));
+    // Unconfirmed: a confirmed write holds the reply for the storage flush (~15 ms locally, longer than the backend
+    // call). The record is in this object's memory at once, so every later claim or cancel sees it; only a crash of
+    // this object's machine within the flush could lose it, and then the backend's own records still refuse the
+    // id's reuse while it is in flight.
     await this.save(record, { confirmed: false, keepForMs: config.requestRetentionMs });
+    return { kind: 'claimed' };
+  }
 
-    const outcome = await pending;
-    this.inflight = null;
-    const load = outcome.kind === 'result' && outcome.result.load ? { load: outcome.result.load } : {};
-    if (record.status === 'cancelled') {
-      // A cancel arrived while the backend worked; it wins whatever the backend said.
-      if (outcome.kind === 'result') record.result = resultFields(outcome.result);
-      await this.save(record);
-      return { kind: 'result', httpStatus: 200, result: resultMessageOf(record), ...load };
+  /** Resolves `cancelled` as soon as a cancel arrives for the claimed call, `settled` once it ended otherwise. */
+  async untilCancelled(): Promise<'cancelled' | 'settled'> {
+    if (this.record?.status === 'cancelled') return 'cancelled';
+    return this.woken ?? 'settled';
+  }
+
+  /**
+   * Records how the route's backend call ended; a cancel that came first keeps the record `cancelled` (with the
+   * backend's numbers). A later call with `backendCancel` only adds what the backend said to the edge's cancel.
+   */
+  async finish(f: FinishInput): Promise<void> {
+    const record = this.record;
+    if (!record) return;
+    if (record.status === 'running') {
+      record.result = f.result;
+      if (f.error) record.error = f.error;
+      transition(record, f.status);
+      this.wake?.('settled');
+    } else if (record.status === 'cancelled' && f.result) {
+      record.result = f.result;
     }
-    let httpStatus: 200 | 502 | 504 = 200;
-    switch (outcome.kind) {
-      case 'result':
-        record.result = resultFields(outcome.result);
-        if (outcome.result.error) record.error = outcome.result.error;
-        transition(record, outcome.result.status);
-        if (outcome.result.status === 'failed') {
-          httpStatus = 502;
-          record.error ??= `backend failed the request (HTTP ${outcome.httpStatus})`;
-        }
-        break;
-      case 'timeout':
-        httpStatus = 504;
-        record.error = outcome.error;
-        transition(record, 'failed');
-        // Our fetch is gone, but the backend may still be computing an answer nobody will read: stop it.
-        this.cancelAbandoned(record);
-        break;
-      case 'unreachable':
-      case 'bad-response':
-        httpStatus = 502;
-        record.error = outcome.error;
-        transition(record, 'failed');
-        break;
-      case 'aborted':
-        // Only a cancel aborts, and a cancel sets `cancelled` first; reaching here means storage was reset.
-        record.error = 'backend call aborted';
-        transition(record, 'failed');
-        httpStatus = 502;
-        break;
-    }
-    // The answer need not wait for this write to be durable: the client gets the same result either way, and a
-    // lost write only shortens the record's history. Cancel records, which decide later behaviour, stay confirmed.
+    if (f.backendCancel) record.backendCancel = f.backendCancel;
+    // Nobody waits for this write: the client already has its answer, and a lost write only shortens the record's
+    // history (a restart reads the call as failed). Cancel records, which decide later behaviour, stay confirmed.
     await this.save(record, { confirmed: false });
-    return { kind: 'result', httpStatus, result: resultMessageOf(record), ...load };
   }
 
   /** Cancels the request; null when the id belongs to another key (the route answers 404, and nothing changes). */
   async cancel(requestId: string, owner: string): Promise<CancelReply | null> {
     let record = this.record;
     if (record && record.owner !== owner) return null;
+    if (record) this.failLostCall(record);
     if (record && isFinal(record.status)) {
       // Idempotent: the request already ended (or was cancelled); report the same final state again.
       const backend = this.cancelling
@@ -168,31 +166,46 @@ export class RequestState extends DurableObject<Env> {
     }
     if (!record) {
       // Remembered only for CANCEL_TOMBSTONE_MS: long enough for the offload it overtook (whose body must arrive
-      // within BODY_TIMEOUT_MS), short enough that cancels of random ids leave nothing behind.
+      // within BODY_TIMEOUT_MS), short enough that cancels of random ids leave nothing behind. The backend is told
+      // too: the route sends an offload to the backend beside its claim here, and the backend refuses an id it has
+      // seen cancelled, so the overtaken offload costs no compute.
       record = newRecord(requestId, owner);
       record.cancelledBeforeOffload = true;
       transition(record, 'cancelled');
-      record.backendCancel = {
-        ok: true,
-        skipped: 'no offload reached the edge yet; the backend was not involved',
-      };
       this.record = record;
-      await this.save(record, { keepForMs: readConfig(this.env).cancelTombstoneMs });
-      return this.cancelReply(record, record.backendCancel);
+      return this.cancelAtBackend(record, readConfig(this.env).cancelTombstoneMs);
     }
-    // pending or running: stop our fetch now, then tell the backend to stop computing.
+    // Running: wake the route (it aborts its backend fetch at once and answers `cancelled`), then tell the backend
+    // to stop computing.
     transition(record, 'cancelled');
-    this.inflight?.abort();
-    this.inflight = null;
-    this.cancelling = backendCancel(readConfig(this.env), requestId);
+    this.wake?.('cancelled');
+    return this.cancelAtBackend(record);
+  }
+
+  private async cancelAtBackend(record: RequestRecord, keepForMs?: number): Promise<CancelReply> {
+    this.cancelling = backendCancel(readConfig(this.env), record.requestId);
     try {
-      await this.save(record);
+      await this.save(record, keepForMs !== undefined ? { keepForMs } : {});
       record.backendCancel = await this.cancelling;
       await this.save(record);
     } finally {
       this.cancelling = null;
     }
     return this.cancelReply(record, record.backendCancel);
+  }
+
+  /**
+   * A call still `running` long after the backend's deadline lost its route (that isolate went away without a
+   * restart of this object): it can no longer answer, so the record says `failed`.
+   */
+  private failLostCall(record: RequestRecord): void {
+    const started = record.timestamps.running;
+    const deadline = readConfig(this.env).backendTimeoutMs + LOST_CALL_GRACE_MS;
+    if (record.status !== 'running' || started === undefined || Date.now() - started < deadline) return;
+    record.error = 'the edge lost the backend call (no answer recorded within the backend timeout)';
+    transition(record, 'failed');
+    this.wake?.('settled');
+    void this.save(record, { confirmed: false });
   }
 
   /**
@@ -205,19 +218,9 @@ export class RequestState extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    this.inflight?.abort();
-    this.inflight = null;
+    this.wake?.('settled');
     this.record = null;
     await this.ctx.storage.deleteAll();
-  }
-
-  /** Tells the backend to stop a request whose answer we gave up on; its reply is kept in the record. */
-  private cancelAbandoned(record: RequestRecord): void {
-    const done = backendCancel(readConfig(this.env), record.requestId).then(async (answer) => {
-      record.backendCancel = answer;
-      await this.save(record, { confirmed: false });
-    });
-    this.ctx.waitUntil(done);
   }
 
   private cancelReply(record: RequestRecord, backend: BackendCancelAnswer): CancelReply {

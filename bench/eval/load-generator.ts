@@ -27,7 +27,6 @@ export function startLoad(backendUrl: string, token: string, level: number): Loa
     while (running) {
       const body = encodeMessage({
         v: PROTOCOL_VERSION,
-        kind: 'offload',
         requestId: `load-${process.pid}-${seq++}-bg`,
         modelId: manifest.id,
         split: 0,

@@ -13,6 +13,7 @@ import { encodeMessage } from '../../core/wire.js';
 import { encodeActivation, offloadMessage } from '../../client/offload-message.js';
 import { startOffload } from '../../client/offload.js';
 import { PlanKeeper } from '../../client/plan-keeper.js';
+import { PlanResolver } from '../../client/plan-resolver.js';
 import { newRequestId } from '../../client/request-id.js';
 import { quantile } from './paths.js';
 
@@ -67,6 +68,7 @@ export async function measureClientWork(
 ): Promise<{ p50: number; p95: number; encodeP50: number; decodeP50: number }> {
   const keeper = new PlanKeeper({
     sla: DEFAULT_SLA,
+    resolver: new PlanResolver(undefined, true),
     edgeUrl: url,
     modelId: manifest.id,
     fetch: globalThis.fetch,

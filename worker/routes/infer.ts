@@ -7,16 +7,35 @@
 
 import { Hono } from 'hono';
 import { validateOffload } from '../../core/offload-validation.js';
-import { WIRE_CONTENT_TYPE, decodeOffload, encodeMessage } from '../../core/wire.js';
+import { WIRE_CONTENT_TYPE, decodeOffload, encodeMessage, type ResultMessage } from '../../core/wire.js';
 import { readConfig, type AppEnv } from '../env.js';
 import { HttpError } from '../http-error.js';
 import { getManifest } from '../model-registry.js';
-import { nextPlan } from '../next-plan.js';
+import { nextPlan, planForResult } from '../next-plan.js';
+import { runOffload } from '../offload-flow.js';
 import { hasMediaType, readBodyLimited } from '../read-body.js';
 
 export const inferRoutes = new Hono<AppEnv>();
 
+const ms = (x: number) => Math.max(0, Math.round(x * 100) / 100);
+
+/**
+ * Where the time of an offload went, as a `Server-Timing` header (shown by browsers' developer tools, read by the
+ * demo page): the edge's own share (the route's time minus the backend call), the backend call as the edge saw it,
+ * and the backend's queue and compute as its result reports them. workerd's clock advances only on I/O, so the
+ * edge's share is its waiting (request state, body), not its CPU time.
+ */
+function serverTiming(totalMs: number, backendMs: number, r: ResultMessage): string {
+  return [
+    `edge;dur=${ms(totalMs - backendMs)}`,
+    `backend;dur=${ms(backendMs)}`,
+    `queue;dur=${ms(r.queueMs)}`,
+    `compute;dur=${ms(r.serverMs)}`,
+  ].join(', ');
+}
+
 inferRoutes.post('/v1/infer', async (c) => {
+  const started = Date.now();
   const config = readConfig(c.env);
   if (!hasMediaType(c.req.raw, WIRE_CONTENT_TYPE)) {
     throw new HttpError(
@@ -31,21 +50,30 @@ inferRoutes.post('/v1/infer', async (c) => {
   const manifest = await getManifest(c.env, config, offload.modelId);
   validateOffload(manifest, offload);
 
-  const stub = c.env.REQUEST_STATE.get(c.env.REQUEST_STATE.idFromName(offload.requestId));
-  const reply = await stub.offload({
-    requestId: offload.requestId,
-    owner: c.var.principal.name,
-    modelId: offload.modelId,
-    split: offload.split,
-    threshold: offload.threshold,
-    body: encodeMessage(offload),
-  });
-  if (reply.kind === 'conflict') throw new HttpError(409, reply.error);
-  const load = reply.load ?? reply.result.load;
-  const plan = nextPlan({ offload, result: reply.result, manifest, ...(load ? { load } : {}) });
-  const result = { ...reply.result, ...(load ? { load } : {}), plan };
+  const answer = await runOffload(
+    c.env,
+    c.executionCtx,
+    config,
+    offload,
+    c.var.principal.name,
+    encodeMessage(offload),
+  );
+  const { load, requestId: _id, ...answered } = answer.result;
+  const plan = planForResult(
+    offload,
+    nextPlan({ offload, result: answer.result, manifest, ...(load ? { load } : {}) }),
+  );
+  // Protocol 3's small result: the plan only when it changed, the load only on debug, no request id.
+  const result: ResultMessage = {
+    ...answered,
+    ...(plan ? { plan } : {}),
+    ...(offload.debug && load ? { load } : {}),
+  };
   return new Response(encodeMessage(result), {
-    status: reply.httpStatus,
-    headers: { 'content-type': WIRE_CONTENT_TYPE },
+    status: answer.httpStatus,
+    headers: {
+      'content-type': WIRE_CONTENT_TYPE,
+      'server-timing': serverTiming(Date.now() - started, answer.backendMs, answer.result),
+    },
   });
 });

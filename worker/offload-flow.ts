@@ -1,0 +1,152 @@
+// The offload's critical path at the edge: the backend call starts as soon as the offload is valid, and the
+// request's Durable Object (the single truth for the id) is consulted beside it, never before it:
+//   1. backend `POST /infer` (which backend: `pickBackend`, the seam for routing between backends);
+//   2. at the same time `claim` in the RequestState object: a reused id (409) or a cancel that came first
+//      (`cancelled`) aborts the backend call, and the answer waits for this verdict (it is in long before the
+//      backend answers);
+//   3. at the same time `untilCancelled`: a cancel while the backend works aborts the fetch at once;
+//   4. the answer goes out; the outcome is recorded in the object afterwards (`finish`, under waitUntil).
+// So an offload costs one backend round trip plus the edge's own CPU work, not a Durable Object round trip and a
+// storage flush before it. The backend refuses an id it has seen cancelled, which closes the window where an
+// offload reaches it before the claim says "cancel came first".
+
+import type { OffloadMessage, ResultMessage } from '../core/wire.js';
+import { backendCancel, backendInfer, type InferOutcome } from './backend-client.js';
+import type { Env, WorkerConfig } from './env.js';
+import { HttpError } from './http-error.js';
+import { resultFields, type ResultFields } from './request-record.js';
+import type { FinishInput } from './request-state.js';
+
+export interface OffloadAnswer {
+  httpStatus: 200 | 502 | 504;
+  result: ResultMessage;
+  /** Wall time of the backend call as the edge saw it, ms (Server-Timing). */
+  backendMs: number;
+}
+
+/** Where this offload goes. One backend today; multi-backend routing decides here. */
+export function pickBackend(config: WorkerConfig): WorkerConfig {
+  return config;
+}
+
+const EMPTY: ResultFields = {
+  exit: null,
+  label: null,
+  confidence: null,
+  serverMs: 0,
+  queueMs: 0,
+  blocksRun: 0,
+};
+
+function failedOrCancelled(
+  offload: OffloadMessage,
+  status: 'failed' | 'cancelled',
+  fields: ResultFields | null,
+  error?: string,
+): ResultMessage {
+  const times = fields
+    ? { serverMs: fields.serverMs, queueMs: fields.queueMs, blocksRun: fields.blocksRun }
+    : {};
+  return {
+    v: offload.v,
+    requestId: offload.requestId,
+    status,
+    ...EMPTY,
+    ...times,
+    ...(error ? { error } : {}),
+  };
+}
+
+/** The answer and the record update for a backend outcome (the DO said nothing about a cancel). */
+function settle(
+  offload: OffloadMessage,
+  outcome: InferOutcome,
+): { httpStatus: 200 | 502 | 504; result: ResultMessage; finish: FinishInput } {
+  switch (outcome.kind) {
+    case 'result': {
+      const r = outcome.result;
+      const fields = resultFields(r);
+      if (r.status !== 'failed')
+        return { httpStatus: 200, result: r, finish: { status: r.status, result: fields } };
+      const error = r.error ?? `backend failed the request (HTTP ${outcome.httpStatus})`;
+      return {
+        httpStatus: 502,
+        result: { ...r, error },
+        finish: { status: 'failed', result: fields, error },
+      };
+    }
+    case 'timeout':
+      return {
+        httpStatus: 504,
+        result: failedOrCancelled(offload, 'failed', null, outcome.error),
+        finish: { status: 'failed', result: null, error: outcome.error },
+      };
+    case 'unreachable':
+    case 'bad-response':
+      return {
+        httpStatus: 502,
+        result: failedOrCancelled(offload, 'failed', null, outcome.error),
+        finish: { status: 'failed', result: null, error: outcome.error },
+      };
+    case 'aborted': {
+      // Only the cancel wake-up aborts this fetch; reaching here without one means the object went away.
+      const error = 'backend call aborted';
+      return {
+        httpStatus: 502,
+        result: failedOrCancelled(offload, 'failed', null, error),
+        finish: { status: 'failed', result: null, error },
+      };
+    }
+  }
+}
+
+export async function runOffload(
+  env: Env,
+  ctx: Pick<ExecutionContext, 'waitUntil'>,
+  config: WorkerConfig,
+  offload: OffloadMessage,
+  owner: string,
+  body: Uint8Array,
+): Promise<OffloadAnswer> {
+  const backend = pickBackend(config);
+  const controller = new AbortController();
+  const stub = env.REQUEST_STATE.get(env.REQUEST_STATE.idFromName(offload.requestId));
+  const { requestId, modelId, split, threshold } = offload;
+  // The claim is sent first, so the object normally holds the record before the backend sees the offload; the
+  // answer still waits only for whichever of the two takes longer.
+  const claiming = stub.claim({ requestId, owner, modelId, split, threshold });
+  const t0 = Date.now();
+  const call = backendInfer(backend, body, controller.signal).then((o) => ({ o, ms: Date.now() - t0 }));
+  const claim = await claiming;
+  if (claim.kind !== 'claimed') {
+    controller.abort();
+    if (claim.kind === 'conflict') throw new HttpError(409, claim.error);
+    return { httpStatus: 200, result: claim.result, backendMs: 0 };
+  }
+  let cancelled = false;
+  const watch = stub.untilCancelled().then(
+    (why) => {
+      if (why !== 'cancelled') return;
+      cancelled = true;
+      controller.abort();
+    },
+    () => undefined, // the object went away; the backend's answer still stands
+  );
+  ctx.waitUntil(watch);
+  const { o: outcome, ms } = await call;
+  if (cancelled) {
+    // A cancel reached the object while the backend worked: it wins whatever the backend said.
+    const fields = outcome.kind === 'result' ? resultFields(outcome.result) : null;
+    ctx.waitUntil(stub.finish({ status: 'cancelled', result: fields }));
+    return { httpStatus: 200, result: failedOrCancelled(offload, 'cancelled', fields), backendMs: ms };
+  }
+  const s = settle(offload, outcome);
+  ctx.waitUntil(stub.finish(s.finish));
+  if (outcome.kind === 'timeout') {
+    // Our fetch is gone, but the backend may still be computing an answer nobody will read: stop it.
+    ctx.waitUntil(
+      backendCancel(backend, requestId).then((answer) => stub.finish({ ...s.finish, backendCancel: answer })),
+    );
+  }
+  return { httpStatus: s.httpStatus, result: s.result, backendMs: ms };
+}
