@@ -37,7 +37,6 @@ export interface OffloadFields {
 export function offloadMessage(f: OffloadFields): OffloadMessage {
   return {
     v: PROTOCOL_VERSION,
-    kind: 'offload',
     requestId: f.requestId,
     modelId: f.modelId,
     split: f.plan.split,
