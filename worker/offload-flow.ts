@@ -129,6 +129,7 @@ export async function runOffload(
       if (why !== 'cancelled') return;
       cancelled = true;
       controller.abort();
+      return stub.backendCallAborted();
     },
     () => undefined, // the object went away; the backend's answer still stands
   );

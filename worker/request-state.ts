@@ -25,6 +25,19 @@ import {
 const KEY = 'record';
 /** Beyond BACKEND_TIMEOUT_MS, how long a `running` record waits for its route before it reads `failed`. */
 const LOST_CALL_GRACE_MS = 10_000;
+/** How long a cancel waits for the woken route to say its backend fetch is aborted before telling the backend. */
+const ROUTE_ACK_TIMEOUT_MS = 1_000;
+
+/** `p`, or nothing after `ms`. */
+function boundedWait(p: Promise<void>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    void p.then(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
 
 export interface ClaimInput {
   requestId: string;
@@ -64,6 +77,8 @@ export class RequestState extends DurableObject<Env> {
   /** Resolves the route's `untilCancelled` wait: with `cancelled` on a cancel, `settled` once the call ended. */
   private wake: ((why: 'cancelled' | 'settled') => void) | null = null;
   private woken: Promise<'cancelled' | 'settled'> | null = null;
+  /** Resolved by the route once it aborted its backend fetch after a cancel woke it (`backendCallAborted`). */
+  private routeAborted: (() => void) | null = null;
   /** The backend cancel call of the first DELETE, so concurrent repeats answer with its result. */
   private cancelling: Promise<BackendCancelAnswer> | null = null;
 
@@ -176,14 +191,27 @@ export class RequestState extends DurableObject<Env> {
       return this.cancelAtBackend(record, readConfig(this.env).cancelTombstoneMs);
     }
     // Running: wake the route (it aborts its backend fetch at once and answers `cancelled`), then tell the backend
-    // to stop computing.
+    // to stop computing — after the route said its fetch is aborted (or a bound passed: the route may be gone), so
+    // the backend sees the call dropped before it hears the cancel, as when the object made the call itself.
     transition(record, 'cancelled');
+    const aborted = new Promise<void>((resolve) => (this.routeAborted = resolve));
     this.wake?.('cancelled');
-    return this.cancelAtBackend(record);
+    return this.cancelAtBackend(record, undefined, boundedWait(aborted, ROUTE_ACK_TIMEOUT_MS));
   }
 
-  private async cancelAtBackend(record: RequestRecord, keepForMs?: number): Promise<CancelReply> {
-    this.cancelling = backendCancel(readConfig(this.env), record.requestId);
+  /** The route aborted its backend fetch after a cancel woke it. */
+  async backendCallAborted(): Promise<void> {
+    this.routeAborted?.();
+  }
+
+  /** Tells the backend (after `first`, when given); concurrent and later cancels answer with what it said. */
+  private async cancelAtBackend(
+    record: RequestRecord,
+    keepForMs?: number,
+    first?: Promise<void>,
+  ): Promise<CancelReply> {
+    const config = readConfig(this.env);
+    this.cancelling = (first ?? Promise.resolve()).then(() => backendCancel(config, record.requestId));
     try {
       await this.save(record, keepForMs !== undefined ? { keepForMs } : {});
       record.backendCancel = await this.cancelling;

@@ -293,11 +293,11 @@ describe('SpinnClient offload and race', () => {
       signal: controller.signal,
     });
     // Abort once the offload is at the edge (the stub hangs it): decided by the stub's record, not by a clock.
-    await eventually(async () => (await edge.records()).offloads.length === 1);
+    await eventually(async () => (await edge.records()).offloads.length === 1, 30_000);
     controller.abort();
     await expect(call).rejects.toMatchObject({ name: 'AbortError' });
     const id = (await edge.records()).offloads[0]!.requestId;
-    await eventually(async () => (await edge.records()).deletes.includes(id));
+    await eventually(async () => (await edge.records()).deletes.includes(id), 30_000);
     // The client is usable afterwards.
     await edge.configure({ mode: 'ok' });
     expect((await c.classify(samples[1]!.pixels, { plan: { split: N } })).decidedBy).toBe('device');
