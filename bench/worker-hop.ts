@@ -27,6 +27,19 @@ const offload = steadyStateOffload(manifest, opts.split, act!);
 
 const stack = await startStack({ backend: { workers: 1 } });
 const stats = (t: PathTimes) => ({ p50: quantile(t.ms, 0.5), p95: quantile(t.ms, 0.95) });
+const over = (r: Record<string, PathTimes>, q: number) =>
+  quantile(r.edge!.ms, q) - quantile(r.passThrough!.ms, q);
+/** The JSON figures of one setting: each path's p50 and p95 and the edge's cost over the pass-through. */
+const hopFigures = (r: Record<string, PathTimes>) => ({
+  directMsP50: stats(r.direct!).p50,
+  directMsP95: stats(r.direct!).p95,
+  passThroughMsP50: stats(r.passThrough!).p50,
+  passThroughMsP95: stats(r.passThrough!).p95,
+  edgeMsP50: stats(r.edge!).p50,
+  edgeMsP95: stats(r.edge!).p95,
+  edgeOverPassThroughMsP50: over(r, 0.5),
+  edgeOverPassThroughMsP95: over(r, 0.95),
+});
 try {
   const passThrough = await startEdge({
     backendUrl: stack.backend.url,
@@ -98,8 +111,6 @@ try {
       `(${offload.codec}); loopback, backend CPU with 1 worker`,
   );
   console.log(table.toString());
-  const over = (r: Record<string, PathTimes>, q: number) =>
-    quantile(r.edge!.ms, q) - quantile(r.passThrough!.ms, q);
   const timing = dev.edge!.serverTiming.find((s) => s) ?? '(none)';
   console.log(
     `edge over pass-through, wrangler dev: p50 ${over(dev, 0.5).toFixed(2)} ms, p95 ${over(dev, 0.95).toFixed(2)} ms`,
@@ -124,28 +135,8 @@ try {
       split: opts.split,
       codec: offload.codec,
       offloadBytes: offload.body().byteLength,
-      directMsP50: stats(dev.direct!).p50,
-      directMsP95: stats(dev.direct!).p95,
-      passThroughMsP50: stats(dev.passThrough!).p50,
-      passThroughMsP95: stats(dev.passThrough!).p95,
-      edgeMsP50: stats(dev.edge!).p50,
-      edgeMsP95: stats(dev.edge!).p95,
-      edgeOverPassThroughMsP50: over(dev, 0.5),
-      edgeOverPassThroughMsP95: over(dev, 0.95),
-      ...(mf
-        ? {
-            miniflare: {
-              directMsP50: stats(mf.direct!).p50,
-              directMsP95: stats(mf.direct!).p95,
-              passThroughMsP50: stats(mf.passThrough!).p50,
-              passThroughMsP95: stats(mf.passThrough!).p95,
-              edgeMsP50: stats(mf.edge!).p50,
-              edgeMsP95: stats(mf.edge!).p95,
-              edgeOverPassThroughMsP50: over(mf, 0.5),
-              edgeOverPassThroughMsP95: over(mf, 0.95),
-            },
-          }
-        : {}),
+      ...hopFigures(dev),
+      ...(mf ? { miniflare: hopFigures(mf) } : {}),
       offloadOverheadBytes: offload.overheadBytes,
       resultBytes: quantile(dev.edge!.resultBytes, 0.5),
       clientMsPerOffloadP50: client.p50,

@@ -14,7 +14,7 @@ import type { OffloadMessage, ResultMessage } from '../core/wire.js';
 import { backendCancel, backendInfer, type InferOutcome } from './backend-client.js';
 import type { Env, WorkerConfig } from './env.js';
 import { HttpError } from './http-error.js';
-import { resultFields, type ResultFields } from './request-record.js';
+import { EMPTY_FIELDS, pickTimes, resultFields, type ResultFields } from './request-record.js';
 import type { FinishInput } from './request-state.js';
 
 export interface OffloadAnswer {
@@ -29,30 +29,18 @@ export function pickBackend(config: WorkerConfig): WorkerConfig {
   return config;
 }
 
-const EMPTY: ResultFields = {
-  exit: null,
-  label: null,
-  confidence: null,
-  serverMs: 0,
-  queueMs: 0,
-  blocksRun: 0,
-};
-
 function failedOrCancelled(
   offload: OffloadMessage,
   status: 'failed' | 'cancelled',
   fields: ResultFields | null,
   error?: string,
 ): ResultMessage {
-  const times = fields
-    ? { serverMs: fields.serverMs, queueMs: fields.queueMs, blocksRun: fields.blocksRun }
-    : {};
   return {
     v: offload.v,
     requestId: offload.requestId,
     status,
-    ...EMPTY,
-    ...times,
+    ...EMPTY_FIELDS,
+    ...pickTimes(fields),
     ...(error ? { error } : {}),
   };
 }

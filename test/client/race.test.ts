@@ -280,7 +280,8 @@ describe('SpinnClient offload and race', () => {
 
   it('classify(input, { signal }): an abort during the offload rejects like fetch and cancels at the edge', async () => {
     await edge.configure({ mode: 'hang' });
-    const c = client({ localContinuation: 'on-failure' });
+    let requestId = '';
+    const c = client({ localContinuation: 'on-failure', onStep: (s) => (requestId = s.requestId) });
     await c.load();
     const before = new AbortController();
     before.abort();
@@ -293,11 +294,11 @@ describe('SpinnClient offload and race', () => {
       signal: controller.signal,
     });
     // Abort once the offload is at the edge (the stub hangs it): decided by the stub's record, not by a clock.
-    await eventually(async () => (await edge.records()).offloads.length === 1, 30_000);
+    const offloaded = async () => (await edge.records()).offloads.some((o) => o.requestId === requestId);
+    await eventually(offloaded, 30_000);
     controller.abort();
     await expect(call).rejects.toMatchObject({ name: 'AbortError' });
-    const id = (await edge.records()).offloads[0]!.requestId;
-    await eventually(async () => (await edge.records()).deletes.includes(id), 30_000);
+    await eventually(async () => (await edge.records()).deletes.includes(requestId), 30_000);
     // The client is usable afterwards.
     await edge.configure({ mode: 'ok' });
     expect((await c.classify(samples[1]!.pixels, { plan: { split: N } })).decidedBy).toBe('device');
