@@ -43,7 +43,8 @@ export function offloadMessage(f: OffloadFields): OffloadMessage {
     threshold: f.plan.threshold,
     ...(f.plan.exit !== undefined ? { exit: f.plan.exit } : {}),
     tensor: f.tensor,
-    context: f.replan?.context ?? {},
-    ...(f.replan ? { sla: f.replan.sla } : {}),
+    // Protocol 3: the client's measurements and SLA only when it asks for a replan; nothing in the steady state.
+    ...(f.replan ? { context: f.replan.context, sla: f.replan.sla } : {}),
+    ...(f.debug ? { debug: true } : {}),
   };
 }
