@@ -4,19 +4,20 @@
 // across keys.
 
 import { Hono } from 'hono';
+import { validationMessage } from '../../core/public-error.js';
 import { requestIdSchema } from '../../core/wire.js';
 import type { AppEnv } from '../env.js';
-import { HttpError } from '../http-error.js';
+import { httpError } from '../http-error.js';
 
 export const requestRoutes = new Hono<AppEnv>();
 
 function requestId(raw: string): string {
   const parsed = requestIdSchema.safeParse(raw);
-  if (!parsed.success) throw new HttpError(400, parsed.error.issues[0]?.message ?? 'invalid request id');
+  if (!parsed.success) throw httpError(400, validationMessage('request id', parsed.error.issues));
   return parsed.data;
 }
 
-const unknown = (id: string) => new HttpError(404, `request ${id} is unknown (never seen, or expired)`);
+const unknown = (id: string) => httpError(404, `request ${id} is unknown (never seen, or expired)`);
 
 requestRoutes.get('/v1/requests/:id', async (c) => {
   const id = requestId(c.req.param('id'));
