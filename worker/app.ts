@@ -1,14 +1,15 @@
 // The Hono application: CORS for browser clients, access control and per-key limits on the routes that spend
 // backend time or touch request state, the route modules, and the one error shape of the API (`{ error }` JSON, with
-// the status and headers an HttpError carries; a wire or offload validation error is a 400; every message capped by
+// the status and headers of Hono's HTTPException (worker/http-error.ts); a wire or offload validation error is a 400; every message capped by
 // core's publicErrorMessage; anything unexpected a 500 with a fixed text, the details only logged).
 
 import { Hono, type Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import { requireApiKey } from './auth.js';
 import { requireBackend } from './backend-configured.js';
 import { corsPolicy } from './cors.js';
 import { readConfig, type AppEnv } from './env.js';
-import { HttpError, type ErrorBody } from './http-error.js';
+import { renderHttpException, type ErrorBody } from './http-error.js';
 import { inflightCap, rateLimit } from './limits.js';
 import { discardUnreadBody } from './read-body.js';
 import { OffloadError } from '../core/offload-validation.js';
@@ -51,8 +52,7 @@ app.notFound(async (c) => {
 
 app.onError(async (err, c) => {
   await discard(c);
-  if (err instanceof HttpError)
-    return c.json<ErrorBody>({ error: publicErrorMessage(err.message) }, err.status, err.headers);
+  if (err instanceof HTTPException) return renderHttpException(c, err);
   if (err instanceof WireError || err instanceof OffloadError)
     return c.json<ErrorBody>({ error: publicErrorMessage(err.message) }, 400);
   console.error('unhandled error', err);

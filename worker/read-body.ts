@@ -3,7 +3,7 @@
 // more than the limit; and the whole body must arrive within the deadline (408), so a sender trickling a byte a
 // second cannot hold the request open for minutes.
 
-import { HttpError } from './http-error.js';
+import { httpError } from './http-error.js';
 
 export async function readBodyLimited(
   req: Request,
@@ -14,7 +14,7 @@ export async function readBodyLimited(
   if (declared !== null) {
     const n = Number(declared);
     if (Number.isFinite(n) && n > maxBytes) {
-      throw new HttpError(413, `body of ${n} bytes exceeds the limit of ${maxBytes} bytes`);
+      throw httpError(413, `body of ${n} bytes exceeds the limit of ${maxBytes} bytes`);
     }
   }
   if (!req.body) return new Uint8Array(0);
@@ -30,16 +30,13 @@ export async function readBodyLimited(
       const next = await Promise.race([reader.read(), expired]);
       if (next === 'expired') {
         void reader.cancel().catch(() => undefined);
-        throw new HttpError(
-          408,
-          `request body did not arrive within ${deadlineMs} ms (${total} bytes received)`,
-        );
+        throw httpError(408, `request body did not arrive within ${deadlineMs} ms (${total} bytes received)`);
       }
       if (next.done) break;
       total += next.value.byteLength;
       if (total > maxBytes) {
         void reader.cancel().catch(() => undefined);
-        throw new HttpError(413, `body exceeds the limit of ${maxBytes} bytes`);
+        throw httpError(413, `body exceeds the limit of ${maxBytes} bytes`);
       }
       chunks.push(next.value);
     }

@@ -5,7 +5,7 @@
 import { Hono } from 'hono';
 import type { ModelManifest } from '../../core/manifest.js';
 import { readConfig, type AppEnv } from '../env.js';
-import { HttpError } from '../http-error.js';
+import { httpError } from '../http-error.js';
 import { fetchAsset, getManifest } from '../model-registry.js';
 
 export const modelRoutes = new Hono<AppEnv>();
@@ -45,18 +45,15 @@ modelRoutes.get('/v1/models/:id/files/*', async (c) => {
   try {
     path = decodeURIComponent(new URL(c.req.url).pathname.slice(prefix.length));
   } catch {
-    throw new HttpError(400, 'file path is not valid percent-encoding');
+    throw httpError(400, 'file path is not valid percent-encoding');
   }
   const entry = listedFiles(manifest).get(path);
   if (!entry || path.split('/').some((seg) => seg === '..' || seg === '')) {
-    throw new HttpError(404, `model ${id} has no file ${JSON.stringify(path)} in its manifest`);
+    throw httpError(404, `model ${id} has no file ${JSON.stringify(path)} in its manifest`);
   }
   const wanted = c.req.query('sha256');
   if (wanted !== undefined && wanted !== entry.sha256) {
-    throw new HttpError(
-      404,
-      `file ${path} of ${id} has sha256 ${entry.sha256}, not ${wanted} (stale manifest?)`,
-    );
+    throw httpError(404, `file ${path} of ${id} has sha256 ${entry.sha256}, not ${wanted} (stale manifest?)`);
   }
   const etag = `"${entry.sha256}"`;
   const cacheControl = wanted ? IMMUTABLE : REVALIDATE;
@@ -67,7 +64,7 @@ modelRoutes.get('/v1/models/:id/files/*', async (c) => {
   const asset = await fetchAsset(c.env, `${id}/${path}`);
   if (!asset.ok) {
     await asset.body?.cancel();
-    throw new HttpError(asset.status === 404 ? 404 : 502, `file ${path} of ${id} is listed but not deployed`);
+    throw httpError(asset.status === 404 ? 404 : 502, `file ${path} of ${id} is listed but not deployed`);
   }
   return new Response(asset.body, {
     status: 200,
