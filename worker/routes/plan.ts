@@ -10,9 +10,7 @@ import { readConfig, type AppEnv } from '../env.js';
 import { httpError } from '../http-error.js';
 import { getManifest } from '../model-registry.js';
 import { planFor } from '../next-plan.js';
-import { hasMediaType, readBodyLimited } from '../read-body.js';
-
-export const planRoutes = new Hono<AppEnv>();
+import { hasMediaType, readJsonLimited } from '../read-body.js';
 
 const MAX_PLAN_BODY = 16 * 1024;
 
@@ -22,20 +20,12 @@ function loadOf(body: unknown) {
   return { busy: b.busy, queued: b.queued, workers: typeof b.workers === 'number' ? b.workers : 1 };
 }
 
-planRoutes.post('/v1/plan', async (c) => {
+export const planRoutes = new Hono<AppEnv>().post('/v1/plan', async (c) => {
   const config = readConfig(c.env);
   if (!hasMediaType(c.req.raw, 'application/json')) {
     throw httpError(415, 'content-type must be application/json');
   }
-  const text = new TextDecoder().decode(
-    await readBodyLimited(c.req.raw, MAX_PLAN_BODY, config.bodyTimeoutMs),
-  );
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw httpError(400, `body is not JSON: ${(e as Error).message}`);
-  }
+  const json = await readJsonLimited(c.req.raw, MAX_PLAN_BODY, config.bodyTimeoutMs);
   const parsed = planRequestSchema.safeParse(json);
   if (!parsed.success) {
     throw httpError(400, validationMessage('plan request', parsed.error.issues));

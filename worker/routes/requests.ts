@@ -9,8 +9,6 @@ import { requestIdSchema } from '../../core/wire.js';
 import type { AppEnv } from '../env.js';
 import { httpError } from '../http-error.js';
 
-export const requestRoutes = new Hono<AppEnv>();
-
 function requestId(raw: string): string {
   const parsed = requestIdSchema.safeParse(raw);
   if (!parsed.success) throw httpError(400, validationMessage('request id', parsed.error.issues));
@@ -19,18 +17,19 @@ function requestId(raw: string): string {
 
 const unknown = (id: string) => httpError(404, `request ${id} is unknown (never seen, or expired)`);
 
-requestRoutes.get('/v1/requests/:id', async (c) => {
-  const id = requestId(c.req.param('id'));
-  const stub = c.env.REQUEST_STATE.get(c.env.REQUEST_STATE.idFromName(id));
-  const record = await stub.snapshot(c.var.principal.name);
-  if (!record) throw unknown(id);
-  return c.json(record);
-});
+export const requestRoutes = new Hono<AppEnv>()
+  .get('/v1/requests/:id', async (c) => {
+    const id = requestId(c.req.param('id'));
+    const stub = c.env.REQUEST_STATE.get(c.env.REQUEST_STATE.idFromName(id));
+    const record = await stub.snapshot(c.var.principal.name);
+    if (!record) throw unknown(id);
+    return c.json(record);
+  })
 
-requestRoutes.delete('/v1/requests/:id', async (c) => {
-  const id = requestId(c.req.param('id'));
-  const stub = c.env.REQUEST_STATE.get(c.env.REQUEST_STATE.idFromName(id));
-  const reply = await stub.cancel(id, c.var.principal.name);
-  if (!reply) throw unknown(id);
-  return c.json(reply);
-});
+  .delete('/v1/requests/:id', async (c) => {
+    const id = requestId(c.req.param('id'));
+    const stub = c.env.REQUEST_STATE.get(c.env.REQUEST_STATE.idFromName(id));
+    const reply = await stub.cancel(id, c.var.principal.name);
+    if (!reply) throw unknown(id);
+    return c.json(reply);
+  });
