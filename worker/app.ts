@@ -15,6 +15,7 @@ import { discardUnreadBody } from './read-body.js';
 import { OffloadError } from '../core/offload-validation.js';
 import { INTERNAL_ERROR_MESSAGE, publicErrorMessage } from '../core/public-error.js';
 import { WireError } from '../core/wire.js';
+import { classifyRoutes } from './routes/classify.js';
 import { healthRoutes } from './routes/health.js';
 import { inferRoutes } from './routes/infer.js';
 import { modelRoutes } from './routes/models.js';
@@ -26,20 +27,26 @@ export const app = new Hono<AppEnv>();
 
 app.use('*', corsPolicy);
 
-// Keyed: everything that costs backend time (infer, plan) or reads and changes request state. The catalogue (model
+// Keyed: everything that costs backend time (infer, classify, plan) or reads and changes request state. The catalogue (model
 // list, manifests, model files, OpenAPI) and /healthz stay public: the model files are what every device downloads
 // and runs, the same bytes are public static assets for the demo page, and they are cached as `public`. An edge
 // without a backend URL refuses these (503) after the key check, so anonymous callers learn nothing about it.
-for (const path of ['/v1/infer', '/v1/plan', '/v1/requests/*'])
+for (const path of ['/v1/infer', '/v1/classify', '/v1/plan', '/v1/requests/*'])
   app.use(path, requireApiKey, requireBackend, rateLimit);
-app.post('/v1/infer', inflightCap);
+// A classification is an offload the edge makes for the client: it counts against the same in-flight cap.
+for (const path of ['/v1/infer', '/v1/classify']) app.post(path, inflightCap);
 
-app.route('/', inferRoutes);
-app.route('/', planRoutes);
-app.route('/', requestRoutes);
-app.route('/', modelRoutes);
-app.route('/', healthRoutes);
-app.route('/', openapiRoutes);
+const routes = app
+  .route('/', inferRoutes)
+  .route('/', classifyRoutes)
+  .route('/', planRoutes)
+  .route('/', requestRoutes)
+  .route('/', modelRoutes)
+  .route('/', healthRoutes)
+  .route('/', openapiRoutes);
+
+/** The routes' types, for Hono's typed client of the JSON routes (worker/api-client.ts). */
+export type AppType = typeof routes;
 
 /** Reads what is left of the request body before an error answer (read-body.ts says why). */
 const discard = (c: Context<AppEnv>) => discardUnreadBody(c.req.raw, readConfig(c.env).bodyTimeoutMs);

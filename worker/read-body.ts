@@ -80,3 +80,13 @@ export function hasMediaType(req: Request, expected: string): boolean {
   if (!ct) return false;
   return ct.split(';')[0]!.trim().toLowerCase() === expected.toLowerCase();
 }
+
+/** A JSON body read with the same limits (413, 408); a body that is not JSON is a 400 saying why. */
+export async function readJsonLimited(req: Request, maxBytes: number, deadlineMs: number): Promise<unknown> {
+  const text = new TextDecoder().decode(await readBodyLimited(req, maxBytes, deadlineMs));
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw httpError(400, `body is not JSON: ${(e as Error).message}`);
+  }
+}

@@ -12,6 +12,7 @@ import { readConfig, type AppEnv } from '../env.js';
 import { httpError } from '../http-error.js';
 import { getManifest } from '../model-registry.js';
 import { nextPlan } from '../next-plan.js';
+import { runOffload } from '../offload-state.js';
 import { hasMediaType, readBodyLimited } from '../read-body.js';
 
 export const inferRoutes = new Hono<AppEnv>();
@@ -31,21 +32,11 @@ inferRoutes.post('/v1/infer', async (c) => {
   const manifest = await getManifest(c.env, config, offload.modelId);
   validateOffload(manifest, offload);
 
-  const stub = c.env.REQUEST_STATE.get(c.env.REQUEST_STATE.idFromName(offload.requestId));
-  const reply = await stub.offload({
-    requestId: offload.requestId,
-    owner: c.var.principal.name,
-    modelId: offload.modelId,
-    split: offload.split,
-    threshold: offload.threshold,
-    body: encodeMessage(offload),
-  });
-  if (reply.kind === 'conflict') throw httpError(409, reply.error);
-  const load = reply.load ?? reply.result.load;
-  const plan = nextPlan({ offload, result: reply.result, manifest, ...(load ? { load } : {}) });
-  const result = { ...reply.result, ...(load ? { load } : {}), plan };
+  const { httpStatus, result: answer, load } = await runOffload(c.env, c.var.principal.name, offload);
+  const plan = nextPlan({ offload, result: answer, manifest, ...(load ? { load } : {}) });
+  const result = { ...answer, ...(load ? { load } : {}), plan };
   return new Response(encodeMessage(result), {
-    status: reply.httpStatus,
+    status: httpStatus,
     headers: { 'content-type': WIRE_CONTENT_TYPE },
   });
 });
