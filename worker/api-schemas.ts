@@ -108,7 +108,11 @@ export const classifyJsonSchema = z
       .describe(
         '1 grey, 2 grey+alpha, 3 RGB, 4 RGBA (alpha ignored); default pixels.length / (width × height)',
       ),
-    sla: slaSchema.optional().describe("The SLA the edge's scheduler plans for (default SLA when absent)."),
+    sla: slaSchema
+      .optional()
+      .describe(
+        "The SLA the edge's scheduler plans for; without one, within 1 percentage point of the model's best accuracy, then the fastest.",
+      ),
   })
   .strict();
 export type ClassifyJson = z.infer<typeof classifyJsonSchema>;

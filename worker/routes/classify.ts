@@ -9,7 +9,7 @@ import { Hono, type Context } from 'hono';
 import { validateOffload } from '../../core/offload-validation.js';
 import { imageToPixels, inputGeometry, type RawImage } from '../../core/preprocess.js';
 import { validationMessage } from '../../core/public-error.js';
-import type { Sla } from '../../core/sla.js';
+import { slaSchema, type Sla } from '../../core/sla.js';
 import { PROTOCOL_VERSION, type OffloadMessage } from '../../core/wire.js';
 import { classifyJsonSchema, type ClassifyAnswer } from '../api-schemas.js';
 import { readConfig, type AppEnv } from '../env.js';
@@ -22,6 +22,13 @@ import { readBodyLimited, readJsonLimited } from '../read-body.js';
 
 /** Media types POST /v1/classify reads as an image (the bytes' signature decides PNG or JPEG). */
 const IMAGE_TYPES = new Set(['image/png', 'image/jpeg', 'image/jpg', 'application/octet-stream']);
+
+/**
+ * The SLA of a classification that names none (every image body): within 1 percentage point of the model's best
+ * accuracy, then the fastest. A caller that runs nothing has no latency budget to trade for accuracy, so the edge's
+ * general default (latency first, which lets the first exit answer nearly everything) would answer it badly.
+ */
+export const CLASSIFY_DEFAULT_SLA: Sla = slaSchema.parse({ limits: { maxAccuracyLossPp: 1 } });
 
 const mediaType = (c: Context) => (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
 
