@@ -7,7 +7,13 @@
 
 import { z } from 'zod';
 import { slaSchema } from '../core/sla.js';
-import { PROTOCOL_VERSION, planSchema, requestIdSchema, resultStatusSchema } from '../core/wire.js';
+import {
+  PROTOCOL_VERSION,
+  planSchema,
+  requestIdSchema,
+  resultMessageSchema,
+  resultStatusSchema,
+} from '../core/wire.js';
 import { MAX_IMAGE_PIXELS } from './image-input.js';
 
 /** Every error answer of the API. */
@@ -71,15 +77,8 @@ export const requestRecordSchema = z.object({
   split: z.number().int().nonnegative().nullable(),
   threshold: z.number().min(0).max(1).nullable(),
   cancelledBeforeOffload: z.boolean(),
-  result: z
-    .object({
-      exit: z.number().int().nonnegative().nullable(),
-      label: z.number().int().nonnegative().nullable(),
-      confidence: z.number().min(0).max(1).nullable(),
-      serverMs: z.number().nonnegative(),
-      queueMs: z.number().nonnegative(),
-      blocksRun: z.number().int().nonnegative(),
-    })
+  result: resultMessageSchema
+    .pick({ exit: true, label: true, confidence: true, serverMs: true, queueMs: true, blocksRun: true })
     .nullable(),
   error: z.string().nullable(),
   backendCancel: backendCancelSchema.nullable(),
