@@ -10,9 +10,8 @@ import { promisify } from 'node:util';
 import { encode as encodePng } from 'fast-png';
 import { encode as encodeJpeg } from 'jpeg-js';
 import { describe, expect, it } from 'vitest';
-import { preprocessImage } from '../../core/preprocess.js';
 import { decodeImage } from '../../worker/image-input.js';
-import { expectedAnswer, referenceLogitsOf } from '../client/support/reference.js';
+import { MODEL_DIR, expectedAnswer, sourceModelLogits } from '../client/support/reference.js';
 import { REPO_ROOT } from '../support/start-worker.js';
 import { manifest, samples, useStack } from './stack-fixture.js';
 
@@ -29,7 +28,7 @@ interface Answer {
 
 /** The original model's answer for an image file as the edge decodes it, at the plan's threshold. */
 async function modelAnswer(file: Uint8Array, threshold: number) {
-  const [logits] = await referenceLogitsOf(manifest, [preprocessImage(decodeImage(file), manifest.input)]);
+  const [logits] = await sourceModelLogits(MODEL_DIR, manifest, [decodeImage(file)]);
   return expectedAnswer(logits!, threshold, manifest);
 }
 

@@ -21,26 +21,15 @@ export async function referenceLogits(
   manifest: ModelManifest,
   samples: FmnistSample[],
 ): Promise<Float32Array[][]> {
-  return referenceLogitsOf(
-    manifest,
-    samples.map((s) => preprocessGray(s.pixels, manifest.input)),
-  );
-}
-
-/** Logits of every exit per model input (already preprocessed: 1x32x32 float32 each). */
-export async function referenceLogitsOf(
-  manifest: ModelManifest,
-  inputs: Float32Array[],
-): Promise<Float32Array[][]> {
   const session = await ortNode.InferenceSession.create(join(MODEL_DIR, 'train/model.onnx'));
   const per = 32 * 32;
-  const batch = new Float32Array(inputs.length * per);
-  inputs.forEach((x, i) => batch.set(x, i * per));
-  const out = await session.run({ input: new ortNode.Tensor('float32', batch, [inputs.length, 1, 32, 32]) });
+  const batch = new Float32Array(samples.length * per);
+  samples.forEach((s, i) => batch.set(preprocessGray(s.pixels, manifest.input), i * per));
+  const out = await session.run({ input: new ortNode.Tensor('float32', batch, [samples.length, 1, 32, 32]) });
   await session.release();
   const heads = manifest.exits.map((e) => out[e.output.name]!.data as Float32Array);
   const k = manifest.classes.length;
-  return inputs.map((_, i) => heads.map((h) => h.slice(i * k, (i + 1) * k)));
+  return samples.map((_, i) => heads.map((h) => h.slice(i * k, (i + 1) * k)));
 }
 
 /**
