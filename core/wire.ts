@@ -6,7 +6,7 @@
 
 import { z } from 'zod';
 import { MsgpackError, packMsgpack, unpackMsgpack } from './msgpack.js';
-import { describeIssues, describeValue } from './public-error.js';
+import { describeValue, validationMessage } from './public-error.js';
 import { slaSchema } from './sla.js';
 import { codecSpecSchema, quantBitsSchema, quantGranularitySchema } from './codec-spec.js';
 import type { CodecHeader, EncodedTensor } from './tensor-codec.js';
@@ -162,14 +162,22 @@ export const offloadMessageSchema = z.object({
   split: z.number().int().nonnegative(),
   threshold: z.number().min(0).max(1),
   tensor: encodedTensorSchema,
-  /** What the client measured; sent with `sla` when it asks the edge to plan again (absent: no replan). */
-  context: clientContextSchema.optional(),
-  /** The client's SLA: present when the edge should plan the client's next request. */
-  sla: slaSchema.optional(),
+  context: clientContextSchema
+    .optional()
+    .describe(
+      'what the client measured; sent with sla when it asks the edge to plan again; absent in the steady state',
+    ),
+  sla: slaSchema
+    .optional()
+    .describe('present when the edge should plan the next request (a replan); absent: no plan in the result'),
   /** Edgent-style truncated plan: only this exit answers. */
   exit: z.number().int().nonnegative().optional(),
-  /** Ask for the next plan's reason, estimate and context, and the backend's load, in the result. */
-  debug: z.boolean().optional(),
+  debug: z
+    .boolean()
+    .optional()
+    .describe(
+      "ask for the next plan's reason, estimate and context seen, and the backend's load, in the result",
+    ),
 });
 export type OffloadMessage = z.infer<typeof offloadMessageSchema>;
 
@@ -178,8 +186,11 @@ export type ResultStatus = z.infer<typeof resultStatusSchema>;
 
 export const resultMessageSchema = z.object({
   v: z.literal(PROTOCOL_VERSION),
-  /** The request answered: always from the backend, omitted by the edge (the HTTP exchange pairs them). */
-  requestId: requestIdSchema.optional(),
+  requestId: requestIdSchema
+    .optional()
+    .describe(
+      'the request answered: always from the backend, omitted by the edge (the HTTP exchange pairs them)',
+    ),
   status: resultStatusSchema,
   /** Index into the manifest's exits of the exit that answered; null unless done. */
   exit: z.number().int().nonnegative().nullable(),
@@ -242,7 +253,7 @@ function unpack(body: Uint8Array): Record<string, unknown> {
 function check<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value);
   if (!r.success) {
-    throw new WireError(`invalid ${what}: ${describeIssues(r.error.issues)}`);
+    throw new WireError(validationMessage(what, r.error.issues));
   }
   return r.data;
 }

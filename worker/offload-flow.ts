@@ -10,10 +10,10 @@
 // storage flush before it. The backend refuses an id it has seen cancelled, which closes the window where an
 // offload reaches it before the claim says "cancel came first".
 
-import type { OffloadMessage, ResultMessage } from '../core/wire.js';
+import { encodeMessage, type OffloadMessage, type ResultMessage } from '../core/wire.js';
 import { backendCancel, backendInfer, type InferOutcome } from './backend-client.js';
 import type { Env, WorkerConfig } from './env.js';
-import { HttpError } from './http-error.js';
+import { httpError } from './http-error.js';
 import { EMPTY_FIELDS, pickTimes, resultFields, type ResultFields } from './request-record.js';
 import type { FinishInput } from './request-state.js';
 
@@ -94,8 +94,9 @@ export async function runOffload(
   config: WorkerConfig,
   offload: OffloadMessage,
   owner: string,
-  body: Uint8Array,
 ): Promise<OffloadAnswer> {
+  // The backend gets a body re-encoded from the validated message, never the client's bytes.
+  const body = encodeMessage(offload);
   const backend = pickBackend(config);
   const controller = new AbortController();
   const stub = env.REQUEST_STATE.get(env.REQUEST_STATE.idFromName(offload.requestId));
@@ -108,7 +109,7 @@ export async function runOffload(
   const claim = await claiming;
   if (claim.kind !== 'claimed') {
     controller.abort();
-    if (claim.kind === 'conflict') throw new HttpError(409, claim.error);
+    if (claim.kind === 'conflict') throw httpError(409, claim.error);
     return { httpStatus: 200, result: claim.result, backendMs: 0 };
   }
   let cancelled = false;

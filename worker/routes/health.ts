@@ -6,9 +6,7 @@ import { PROTOCOL_VERSION } from '../../core/wire.js';
 import { backendHealth } from '../backend-client.js';
 import { readConfig, type AppEnv } from '../env.js';
 
-export const healthRoutes = new Hono<AppEnv>();
-
-healthRoutes.get('/healthz', async (c) => {
+export const healthRoutes = new Hono<AppEnv>().get('/healthz', async (c) => {
   const config = readConfig(c.env);
   const backend = await backendHealth(config);
   return c.json({
