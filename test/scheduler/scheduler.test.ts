@@ -137,6 +137,57 @@ describe('baseline policies', () => {
     expect(tight.estimate.accuracy).toBe(0.7);
   });
 
+  it('edgent keeps the accuracy floor beside the deadline', () => {
+    // 9 ms leaves only exit 0 on the device (accuracy 0.7), 20 pp under the best (0.9): a 5 pp floor rules it out.
+    const d = run(
+      { policy: 'edgent', limits: { maxLatencyMs: 9, maxAccuracyLossPp: 5 } },
+      { bandwidthBps: 1e6 },
+    );
+    expect(d.feasible).toBe(false);
+    expect(d.reason).toMatch(/maxAccuracyLossPp 5/);
+  });
+
+  it('device-exits: every block on the device, the best threshold within the SLA', () => {
+    // thr 0.8: 0.3 · 2·(1 + 2 + 0.5) + 0.7 · 23 = 18.2 ms beats thr 1 (23 ms); thr 0.5 and 0 break a 5 pp floor.
+    const d = run({ policy: 'device-exits', limits: { maxAccuracyLossPp: 5 } }, { bandwidthBps: 1e6 });
+    expect(d).toMatchObject({ split: 4, threshold: 0.8, candidates: 4 });
+    expect(d.estimate.latencyMs).toBeCloseTo(18.2, 9);
+    // a 1 pp floor leaves only threshold 1
+    expect(run({ policy: 'device-exits', limits: { maxAccuracyLossPp: 1 } })).toMatchObject({
+      split: 4,
+      threshold: 1,
+    });
+  });
+
+  it('neurosurgeon sends a lossless activation; spinn-no-exits may quantise', () => {
+    const q8 = {
+      split: 0,
+      scheme: 'quant' as const,
+      bits: 8,
+      meanBytes: 5,
+      encodeMsP50: 0.5,
+      encodeMsP95: 1,
+      decodeMsP50: 0.25,
+      decodeMsP95: 1,
+      accuracyChangePp: -0.5,
+      accuracyChangePpByThreshold: [0, -0.2, -0.4, -0.5],
+    };
+    const codec = {
+      host: 'h',
+      runtime: 'r',
+      measuredAt: 'x',
+      accuracySamples: 1,
+      sizeSamples: 1,
+      entries: [q8],
+    };
+    const withQ8 = tinyManifest({ codec });
+    const sched = (policy: 'neurosurgeon' | 'spinn-no-exits') =>
+      schedule({ manifest: withQ8, sla: parseSla({ policy, priority: ['latency'] }), context: base });
+    // at 1 kB/s q8 at split 0 costs 10 + 5 + 1 + server ≈ 17.5 ms < device 23 ms; fp32 there costs 111 ms.
+    expect(sched('spinn-no-exits')).toMatchObject({ split: 0, bits: 8 });
+    expect(sched('neurosurgeon')).toMatchObject({ split: 4, bits: 32 });
+  });
+
   it('spinn-no-exits: every split, threshold 1', () => {
     const d = run({ policy: 'spinn-no-exits', priority: ['latency'] }, { bandwidthBps: 1e6 });
     expect(d).toMatchObject({ split: 0, threshold: 1 });
