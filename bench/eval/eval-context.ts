@@ -42,6 +42,23 @@ export function startDevice(
   });
 }
 
+/**
+ * Starts a device and warms its process up, unmeasured: a fresh process's JIT and the first sessions' kernels
+ * make its first cells slow (a cold first cell of SPINN measured 3× its later ones), so every code path (all
+ * blocks and exits on the device, an offload at split 0) runs a few times before any cell is recorded.
+ */
+export async function startWarmDevice(
+  ctx: EvalContext,
+  o: { model: string; deviceModel: DeviceModel; cpu: number; name?: string },
+): Promise<DeviceHost> {
+  const host = await startDevice(ctx, o);
+  const nBlocks = ctx.calibrations.get(o.model)!.manifest.blocks.length;
+  const images = Array.from({ length: 8 }, (_, i) => 2 * i); // calibration images, never measured
+  for (const system of ['probe: device', 'probe: offload'] as const)
+    await runCell(ctx, host, { system, slaKind: 'latency', warmupImages: [], images, nBlocks });
+  return host;
+}
+
 export interface CellSpec {
   /** A system (policy + continuation) under the SLA of `slaKind`, or a probe's fixed plan. */
   system: System | ProbeId;

@@ -30,8 +30,8 @@ type FromOrtThread =
 
 /** A float32 tensor as the executor reads it (data and dims); what this runtime's sessions take and return. */
 class ThreadTensor {
-  readonly type = 'float32';
   constructor(
+    readonly type: 'float32',
     readonly data: Float32Array,
     readonly dims: readonly number[],
   ) {}
@@ -48,7 +48,7 @@ export interface ThreadOrt {
 }
 
 export async function startThreadOrt(): Promise<ThreadOrt> {
-  const worker = new Worker(new URL('./ort-thread-worker.ts', import.meta.url));
+  const worker = new Worker(new URL('./ort-thread-boot.mjs', import.meta.url));
   const waiting = new Map<number, { resolve(m: FromOrtThread): void; reject(e: Error): void }>();
   let nextId = 0;
   const tid = await new Promise<number>((resolve, reject) => {
@@ -86,7 +86,7 @@ export async function startThreadOrt(): Promise<ThreadOrt> {
           feeds: plain,
         });
         return Object.fromEntries(
-          Object.entries(r.outputs).map(([k, t]) => [k, new ThreadTensor(t.data, t.dims)]),
+          Object.entries(r.outputs).map(([k, t]) => [k, new ThreadTensor('float32', t.data, t.dims)]),
         );
       },
       async release() {

@@ -6,7 +6,7 @@
 import { costModel } from '../../../core/plan-estimator.js';
 import type { DeviceHost } from '../device-host.js';
 import type { RequestRecord } from '../device-protocol.js';
-import { runCell, startDevice, systemId, type EvalContext } from '../eval-context.js';
+import { runCell, startWarmDevice, systemId, type EvalContext } from '../eval-context.js';
 import { cellImages, gridPoints, pointLabel, rotatedOrder, type GridPoint } from '../grid.js';
 import { HEDGED, NO_HEDGE, PROBES, type ProbeId, type SlaKind, type System } from '../policies.js';
 
@@ -19,6 +19,8 @@ export interface PointRecords {
   records: Record<string, RequestRecord[][]>;
   /** How the device was throttled. */
   device: string;
+  /** Wall time the point took, s (where the run's time goes). */
+  seconds: number;
 }
 
 export interface PointPlan {
@@ -35,6 +37,7 @@ export async function runPoint(ctx: EvalContext, host: DeviceHost, p: PointPlan)
   const { cfg } = ctx;
   const nBlocks = costModel(ctx.calibrations.get(p.point.model)!.manifest).nBlocks;
   ctx.setLink(p.point);
+  const t0 = performance.now();
   const cells: Array<System | ProbeId> = [...p.systems, ...PROBES];
   const records: Record<string, RequestRecord[][]> = {};
   for (let rep = 0; rep < p.reps; rep++) {
@@ -52,7 +55,8 @@ export async function runPoint(ctx: EvalContext, host: DeviceHost, p: PointPlan)
       ctx.progress.tick(`${pointLabel(p.point)} rep ${rep + 1} ${systemId(system)}`);
     }
   }
-  return { point: p.point, index: p.index, slaKind: p.slaKind, records, device: host.describe() };
+  const seconds = Math.round((performance.now() - t0) / 1000);
+  return { point: p.point, index: p.index, slaKind: p.slaKind, records, device: host.describe(), seconds };
 }
 
 /** The grid's point plans in run order, with the systems each point runs. */
@@ -83,7 +87,7 @@ export async function runPlans(ctx: EvalContext, plans: PointPlan[]): Promise<Po
       const { model, deviceModel, cpu } = p.point;
       if (!host || host.o.model !== model || host.o.deviceModel !== deviceModel) {
         await host?.close();
-        host = await startDevice(ctx, { model, deviceModel, cpu });
+        host = await startWarmDevice(ctx, { model, deviceModel, cpu });
       }
       host.setCpu(cpu);
       out.push(await runPoint(ctx, host, p));

@@ -5,7 +5,7 @@
 // within the SLA, accuracy, p99.
 
 import type { RequestRecord } from '../device-protocol.js';
-import { cellJob, restartBackend, startDevice, type EvalContext } from '../eval-context.js';
+import { cellJob, restartBackend, startWarmDevice, type EvalContext } from '../eval-context.js';
 import { cellImages } from '../grid.js';
 import { HEDGED, OFFLOADING } from '../policies.js';
 
@@ -30,7 +30,7 @@ export async function resilienceExperiment(ctx: EvalContext): Promise<Resilience
   const systems = HEDGED.filter((s) => OFFLOADING.includes(s.policy));
   ctx.setLink(link);
   ctx.progress.start('4/4 resilience', SCENARIOS.length * systems.length);
-  const host = await startDevice(ctx, { model, deviceModel: 'process', cpu, name: 'resilience' });
+  const host = await startWarmDevice(ctx, { model, deviceModel: 'process', cpu, name: 'resilience' });
   const out: ResilienceRun[] = [];
   try {
     for (const [si, scenario] of SCENARIOS.entries()) {

@@ -6,7 +6,7 @@
 import type { Policy } from '../../../core/sla.js';
 import type { DeviceHost } from '../device-host.js';
 import type { RequestRecord } from '../device-protocol.js';
-import { cellJob, startDevice, type EvalContext } from '../eval-context.js';
+import { cellJob, startWarmDevice, type EvalContext } from '../eval-context.js';
 import { cellImages, rotatedOrder } from '../grid.js';
 import { HEDGED } from '../policies.js';
 
@@ -29,15 +29,19 @@ export async function sharedServerExperiment(ctx: EvalContext): Promise<SharedRu
   const hosts: DeviceHost[] = [];
   const out: SharedRun[] = [];
   try {
-    for (let k = 0; k < maxK; k++)
-      hosts.push(
-        await startDevice(ctx, {
-          model: shared.model,
-          deviceModel: 'process',
-          cpu: shared.cpu,
-          name: `client${k}`,
-        }),
-      );
+    // Started and warmed up together (each one alone in its own CPU group).
+    hosts.push(
+      ...(await Promise.all(
+        Array.from({ length: maxK }, (_, k) =>
+          startWarmDevice(ctx, {
+            model: shared.model,
+            deviceModel: 'process',
+            cpu: shared.cpu,
+            name: `client${k}`,
+          }),
+        ),
+      )),
+    );
     for (const [ki, K] of shared.clients.entries()) {
       for (const system of rotatedOrder(systems, ki, shared.clients.length)) {
         let until: number | undefined;

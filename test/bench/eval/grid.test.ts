@@ -35,7 +35,7 @@ describe('gridPoints', () => {
       expect(new Set(mine.map((p) => p.rttMs))).toEqual(new Set([5, 20, 80]));
       expect(new Set(mine.map((p) => p.mbps))).toEqual(new Set([1, 10, 100]));
     }
-    expect(pts.filter((p) => p.deviceModel === 'nn')).toHaveLength(27);
+    expect(pts.filter((p) => p.deviceModel === 'nn')).toHaveLength(9);
     expect(FULL.reps).toBeGreaterThanOrEqual(5);
     expect(gridPoints(QUICK.grid).length).toBeLessThan(pts.length);
   });
