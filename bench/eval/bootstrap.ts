@@ -5,19 +5,8 @@
 // paired: one draw of repetitions and image positions is applied to every system. Seeded, so a report is
 // reproducible from its records.
 
+import { seededRandom } from '../../tools/exits/softmax-regression.js';
 import type { Stat } from './stats.js';
-
-/** Mulberry32: a small, fast, seedable PRNG (uniform in [0, 1)). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface BootstrapOptions {
   /** Bootstrap samples (default 2000). */
@@ -80,7 +69,7 @@ export function pairedBootstrapCi(
     if (s.length !== sizes.length || s.some((r, i) => r.length !== sizes[i]))
       throw new RangeError('pairedBootstrapCi: every system needs the same repetitions and images');
   }
-  const rand = mulberry32(o.seed ?? 16);
+  const rand = seededRandom(o.seed ?? 16);
   const values: number[] = [];
   for (let b = 0; b < (o.iterations ?? 2000); b++) {
     const draw = drawPositions(sizes, rand);

@@ -13,10 +13,9 @@ import { join } from 'node:path';
 import { parseManifest, type ModelManifest, type ModelProfile } from '../../core/manifest.js';
 import { loadFashionMnist, fashionMnistImages } from '../../tools/dataset/fashion-mnist.js';
 import { subsetOf } from '../../tools/dataset/labelled-images.js';
-import { profileCodec } from '../../tools/profile/codec-profile.js';
+import { codecSection, profileCodec } from '../../tools/profile/codec-profile.js';
 import { buildExitTable, type ExitTable } from '../../tools/profile/exit-table.js';
 import { exitAccuracies, thresholdProfile } from '../../tools/profile/threshold-profile.js';
-import { hostLabel } from '../../tools/profile/latency-profile.js';
 import { nodeSessions, nodeTensor } from '../../tools/runtime/node-sessions.js';
 import { calibrationImage, HALVES_TEXT, TEST_IMAGES } from './grid.js';
 import type { ImageExits } from './oracle.js';
@@ -118,14 +117,7 @@ async function calibrationProfile(
     },
     thresholds,
     exitAccuracy: exitAccuracies(cal),
-    codec: {
-      host: hostLabel(),
-      runtime: `node ${process.version}, onnxruntime-node cpu`,
-      measuredAt: new Date().toISOString(),
-      accuracySamples: r.accuracySamples,
-      sizeSamples: r.sizeSamples,
-      entries: r.entries,
-    },
+    codec: codecSection(r),
   };
   mkdirSync(CACHE, { recursive: true });
   writeFileSync(file, JSON.stringify(out));

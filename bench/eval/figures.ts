@@ -41,7 +41,12 @@ function ratioFigure(title: string, a: Analysed, which: 'mean' | 'p95', target: 
         encoding: {
           x,
           y: { field: 'ratio', type: 'quantitative', title: `SPINN / best baseline (${which})` },
-          color: { field: 'spec', type: 'nominal', title: 'model / device model' },
+          color: {
+            field: 'spec',
+            type: 'nominal',
+            title: 'model / device model',
+            legend: { labelLimit: 400 },
+          },
         },
       },
       {
@@ -62,7 +67,8 @@ function latencyFigure(a: Analysed, model: string, deviceModel: string): TopLeve
         mbps: p.point.mbps,
         cpu: `${Math.round(p.point.cpu * 100)} % core`,
         rtt: `RTT ${p.point.rttMs} ms`,
-        system: id,
+        policy: id.replace(' (no hedge)', ''),
+        hedge: id.endsWith('(no hedge)') ? 'no hedge' : 'hedge (or on-device)',
         meanMs: s.meanMs,
       })),
     );
@@ -81,7 +87,8 @@ function latencyFigure(a: Analysed, model: string, deviceModel: string): TopLeve
       encoding: {
         x: { field: 'mbps', type: 'quantitative', scale: { type: 'log' }, title: 'Mbit/s (log)' },
         y: { field: 'meanMs', type: 'quantitative', scale: { type: 'log' }, title: 'mean ms (log)' },
-        color: { field: 'system', type: 'nominal' },
+        color: { field: 'policy', type: 'nominal' },
+        strokeDash: { field: 'hedge', type: 'nominal', title: null },
       },
     },
   } as TopLevelSpec;

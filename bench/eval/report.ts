@@ -69,6 +69,9 @@ function setup(run: RunRecords): string[] {
     `- 95 % CIs: two-stage cluster bootstrap (repetitions, then requests within them; ${c.bootstrapIterations} samples); ` +
       'ratios are paired (the same draw of repetitions and images for every system), the best baseline chosen in each draw.',
     ...c.limits.map((l) => `- Limit: ${l}.`),
+    `- Where the ${run.durationS} s went: ${Object.entries(run.phaseSeconds ?? {})
+      .map(([k, v]) => `${k} ${v} s`)
+      .join(', ')}.`,
     '',
   ];
 }
@@ -138,7 +141,7 @@ function oracleSection(a: Analysed): string[] {
   return [
     '## 2. SPINN against the pre-registered oracle',
     '',
-    `Definition (${ORACLE_VERSION}; bench/eval/oracle.ts): ${ORACLE_DEFINITION}`,
+    `Definition, ${ORACLE_VERSION} (bench/eval/oracle.ts): ${ORACLE_DEFINITION}`,
     '',
     'Execution = SPINN measured / SPINN’s own plans priced the oracle’s way; foresight = priced / oracle.',
     '',

@@ -14,6 +14,8 @@ import { mean } from './stats.js';
 export interface RunRecords {
   startedAt: string;
   durationS: number;
+  /** Wall time of each experiment, s (calibration and stack start-up included in `setup`). */
+  phaseSeconds: Record<string, number>;
   cfg: EvalConfig;
   host: string;
   /** How each condition was produced. */

@@ -138,11 +138,22 @@ async function measure(): Promise<RunRecords> {
         delayLossOutage: 'user-space TCP link proxy (harness/link-proxy.ts)',
       },
       calibration: Object.fromEntries([...cals].map(([m, c]) => [m, c.text])),
-      grid: only.has('grid') ? await gridExperiment(ctx) : [],
-      shared: only.has('shared') ? await sharedServerExperiment(ctx) : [],
-      serverCost: only.has('cost') ? await serverCostExperiment(ctx) : [],
-      resilience: only.has('resilience') ? await resilienceExperiment(ctx) : [],
+      grid: [],
+      shared: [],
+      serverCost: [],
+      resilience: [],
+      phaseSeconds: { setup: Math.round((performance.now() - t0) / 1000) },
     };
+    const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
+      const t = performance.now();
+      const r = await f();
+      run.phaseSeconds[name] = Math.round((performance.now() - t) / 1000);
+      return r;
+    };
+    if (only.has('grid')) run.grid = await timed('grid', () => gridExperiment(ctx));
+    if (only.has('shared')) run.shared = await timed('shared', () => sharedServerExperiment(ctx));
+    if (only.has('cost')) run.serverCost = await timed('cost', () => serverCostExperiment(ctx));
+    if (only.has('resilience')) run.resilience = await timed('resilience', () => resilienceExperiment(ctx));
     progress.stop();
     run.durationS = Math.round((performance.now() - t0) / 1000);
     mkdirSync(join(ROOT, 'bench/out'), { recursive: true });

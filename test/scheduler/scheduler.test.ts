@@ -8,7 +8,7 @@ import type { SchedulerContext } from '../../core/scheduler-context.js';
 import { decisionToPlan, lexicographicPick, schedule } from '../../core/scheduler.js';
 import { parseSla, SlaError, type SlaInput } from '../../core/sla.js';
 import { planSchema } from '../../core/wire.js';
-import { tinyManifest } from './support/tiny-manifest.js';
+import { q8Codec, tinyManifest } from './support/tiny-manifest.js';
 
 const manifest = tinyManifest();
 const base: SchedulerContext = {
@@ -160,27 +160,7 @@ describe('baseline policies', () => {
   });
 
   it('neurosurgeon sends a lossless activation; spinn-no-exits may quantise', () => {
-    const q8 = {
-      split: 0,
-      scheme: 'quant' as const,
-      bits: 8,
-      meanBytes: 5,
-      encodeMsP50: 0.5,
-      encodeMsP95: 1,
-      decodeMsP50: 0.25,
-      decodeMsP95: 1,
-      accuracyChangePp: -0.5,
-      accuracyChangePpByThreshold: [0, -0.2, -0.4, -0.5],
-    };
-    const codec = {
-      host: 'h',
-      runtime: 'r',
-      measuredAt: 'x',
-      accuracySamples: 1,
-      sizeSamples: 1,
-      entries: [q8],
-    };
-    const withQ8 = tinyManifest({ codec });
+    const withQ8 = tinyManifest({ codec: q8Codec(0, 5) });
     const sched = (policy: 'neurosurgeon' | 'spinn-no-exits') =>
       schedule({ manifest: withQ8, sla: parseSla({ policy, priority: ['latency'] }), context: base });
     // at 1 kB/s q8 at split 0 costs 10 + 5 + 1 + server ≈ 17.5 ms < device 23 ms; fp32 there costs 111 ms.

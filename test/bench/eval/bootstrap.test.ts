@@ -2,20 +2,9 @@
 // statistic, wider when repetitions disagree, and paired across systems measured on the same images.
 
 import { describe, expect, it } from 'vitest';
-import { clusterBootstrapCi, mulberry32, pairedBootstrapCi } from '../../../bench/eval/bootstrap.js';
+import { clusterBootstrapCi, pairedBootstrapCi } from '../../../bench/eval/bootstrap.js';
+import { seededRandom as mulberry32 } from '../../../tools/exits/softmax-regression.js';
 import { mean, p95, quantile } from '../../../bench/eval/stats.js';
-
-describe('mulberry32', () => {
-  it('is deterministic per seed and uniform-ish on [0, 1)', () => {
-    const a = mulberry32(1);
-    const b = mulberry32(1);
-    const xs = Array.from({ length: 10_000 }, () => a());
-    expect(xs.slice(0, 5)).toEqual(Array.from({ length: 5 }, () => b()));
-    expect(Math.min(...xs)).toBeGreaterThanOrEqual(0);
-    expect(Math.max(...xs)).toBeLessThan(1);
-    expect(mean(xs)).toBeCloseTo(0.5, 1);
-  });
-});
 
 describe('clusterBootstrapCi', () => {
   it('is a point when every value is equal', () => {
