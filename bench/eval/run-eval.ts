@@ -3,8 +3,8 @@
 // worker on workerd → the backend — every system side by side in interleaved repetitions. Calibrates the scheduler
 // on half of the test split first (cached), then runs the grid (with the oracle's probes), K clients on a shared
 // backend, the server-cost SLA and resilience. Writes the records (bench/out/eval-<mode>-records.json), the
-// analysed numbers (bench/results/eval-<mode>.json), the figures and the report — bench/RESULTS.md and
-// bench/figures/ only for `--full`; a quick run writes bench/out/RESULTS-quick.md and bench/out/figures-quick/.
+// analysed numbers, the figures and the report — bench/results/eval-full.json, bench/RESULTS.md and bench/figures/
+// only for `--full`; a quick run writes bench/out/eval-quick.json, RESULTS-quick.md and figures-quick/.
 // Progress on stderr; tables in the report; one JSON line last on stdout.
 
 import { Command } from 'commander';
@@ -72,18 +72,15 @@ async function finish(run: RunRecords, cals: Map<string, Calibration>): Promise<
   };
   const h = headline(run, a);
   const full = c.mode === 'full';
-  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-  writeFileSync(
-    join(ROOT, `bench/results/eval-${c.mode}.json`),
-    `${JSON.stringify({ headline: h, ...a }, null, 1)}\n`,
-  );
+  // Only a full run's numbers are kept in git (bench/results/); a quick run's stay in bench/out/.
+  const numbers = full ? 'bench/results/eval-full.json' : 'bench/out/eval-quick.json';
+  mkdirSync(join(ROOT, numbers, '..'), { recursive: true });
+  writeFileSync(join(ROOT, numbers), `${JSON.stringify({ headline: h, ...a }, null, 1)}\n`);
   const figDir = full ? 'figures' : 'figures-quick';
   const figures = await drawFigures(a, join(ROOT, full ? 'bench/figures' : 'bench/out/figures-quick'));
   const report = full ? join(ROOT, 'bench/RESULTS.md') : join(ROOT, 'bench/out/RESULTS-quick.md');
   writeReport(run, a, h, figures, figDir, report);
-  progress.log(
-    `wrote bench/results/eval-${c.mode}.json, ${figures.length} figures and ${report.slice(ROOT.length)}`,
-  );
+  progress.log(`wrote ${numbers}, ${figures.length} figures and ${report.slice(ROOT.length)}`);
   console.log(JSON.stringify(h));
 }
 
