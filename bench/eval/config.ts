@@ -92,7 +92,9 @@ export const FULL: EvalConfig = {
   ...QUICK,
   mode: 'full',
   grid: [
-    { model: R56, deviceModel: 'process', ...FULL_AXES },
+    // ResNet-56, whole process: RTT 20 ms with the no-hedge variants, then 5 and 80 ms without.
+    { model: R56, deviceModel: 'process', ...FULL_AXES, rttMs: [20] },
+    { model: R56, deviceModel: 'process', ...FULL_AXES, rttMs: [5, 80] },
     { model: MNV2, deviceModel: 'process', ...FULL_AXES },
     { model: R56, deviceModel: 'nn', ...FULL_AXES, rttMs: [20] },
   ],
@@ -112,7 +114,8 @@ export const FULL: EvalConfig = {
   limits: [
     'the full product (2 models × 2 device models × 27 points × 12 systems × 5 repetitions) does not fit an hour on 2 ' +
       'shared cores: both models run the whole 27-point grid on the whole-process device model; the NN-only device ' +
-      'model runs ResNet-56 at RTT 20 ms (9 points); the no-hedge variants run on ResNet-56 / whole process (27 points); ' +
+      'model runs ResNet-56 at RTT 20 ms (9 points); the no-hedge variants run on ResNet-56 / whole process at RTT ' +
+      '20 ms (9 points); ' +
       '6 measured requests per cell (30 per system and point)',
     'K clients: 16 device processes at 10 % of a core each ask for 1.6 cores beside the backend and workerd on a ' +
       '2-core machine; from K = 8 the machine, not only the backend, is the limit',

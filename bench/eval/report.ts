@@ -80,7 +80,11 @@ function gridSection(a: Analysed): string[] {
   const out = ['## 1. The grid: SPINN against the best baseline', ''];
   const specs = [...new Set(a.grid.map((p) => `${p.point.model} / ${p.point.deviceModel}`))];
   for (const spec of specs) {
-    const pts = a.grid.filter((p) => `${p.point.model} / ${p.point.deviceModel}` === spec);
+    const pts = a.grid
+      .filter((p) => `${p.point.model} / ${p.point.deviceModel}` === spec)
+      .sort(
+        (x, y) => x.point.cpu - y.point.cpu || x.point.rttMs - y.point.rttMs || x.point.mbps - y.point.mbps,
+      );
     out.push(`### ${spec} (device model: ${DEVICE_MODEL_TEXT[pts[0]!.point.deviceModel]})`, '');
     out.push(
       table(
