@@ -14,6 +14,7 @@ export const POLICIES = [
   'spinn',
   'spinn-no-exits',
   'device-only',
+  'device-exits',
   'server-only',
   'neurosurgeon',
   'edgent',

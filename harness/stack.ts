@@ -157,6 +157,11 @@ export interface EdgeOptions {
   vars?: Record<string, string>;
   /** Another wrangler configuration to run the same way (bench:hop's pass-through worker); default wrangler.toml. */
   config?: string;
+  /**
+   * Static-assets folder to serve instead of wrangler.toml's (`wrangler dev --assets`): e.g. the evaluation's
+   * manifests whose profile was computed on a calibration half of the test split.
+   */
+  assets?: string;
 }
 
 export interface EdgeService extends Service {
@@ -192,6 +197,7 @@ export async function startEdge(o: EdgeOptions): Promise<EdgeService> {
     '--log-level',
     'warn',
     '--show-interactive-dev-session=false',
+    ...(o.assets ? ['--assets', o.assets] : []),
     ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
   ];
   const { child, log } = launch(process.execPath, args, { WRANGLER_SEND_METRICS: 'false', CI: 'true' });
@@ -227,6 +233,8 @@ export async function startStack(
     edgePort?: number;
     /** API keys of the edge: a count of fresh keys (default 1) or the keys (see EdgeOptions). */
     apiKeys?: number | string[];
+    /** The edge's static-assets folder instead of dist/site (see EdgeOptions). */
+    edgeAssets?: string;
   } = {},
 ): Promise<Stack> {
   const token = o.backend?.token ?? `dev-${Math.random().toString(36).slice(2)}`;
@@ -239,6 +247,7 @@ export async function startStack(
       apiKeys: o.apiKeys ?? 1,
       ...(o.edgeVars ? { vars: o.edgeVars } : {}),
       ...(o.edgePort ? { port: o.edgePort } : {}),
+      ...(o.edgeAssets ? { assets: o.edgeAssets } : {}),
     });
   } catch (e) {
     await backend.stop();
