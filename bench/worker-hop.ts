@@ -3,13 +3,19 @@
 // backend, (2) through a pass-through worker that only forwards the body (bench/pass-through/) and (3) through
 // SPINN's worker — first both workers under `wrangler dev` (its local proxy included, as in development), then both
 // under Miniflare without that proxy. It also measures the client's own work per offload (bench/hop/client-work.ts)
-// and the message sizes. Prints tables, then one JSON line with the issue-12 targets.
+// and the message sizes. With `--ab <git refs>` (comma-separated) the worker of each of those commits
+// (bench/hop/old-worker.ts) is one more path in the same interleaved loop: old and new critical paths side by side. Prints tables, then one JSON
+// line with the issue-12 targets.
 
+import { loadavg } from 'node:os';
 import { Command } from 'commander';
 import Table from 'cli-table3';
-import { startEdge, startStack } from '../harness/stack.js';
+import { bearer } from '../harness/api-keys.js';
+import { startEdge, startStack, type EdgeService } from '../harness/stack.js';
+import { decodeOffload, encodeMessage } from '../core/wire.js';
 import { measureClientWork, steadyStateOffload } from './hop/client-work.js';
 import { startMiniflarePaths } from './hop/miniflare-paths.js';
+import { materialiseWorker } from './hop/old-worker.js';
 import { measurePaths, quantile, type HopPath, type PathTimes } from './hop/paths.js';
 import { readModelManifest, realActivations } from './real-activations.js';
 
@@ -18,12 +24,24 @@ const opts = new Command()
   .option('--split <n>', 'split point of the offload', (v) => Number(v), 5)
   .option('--client-offloads <n>', 'offloads timed for the client-work figure', (v) => Number(v), 300)
   .option('--no-miniflare', 'skip the Miniflare setting')
+  .option(
+    '--ab <refs>',
+    'also time the worker of these git commits (comma-separated) in the same loop (wrangler dev)',
+  )
   .parse()
-  .opts<{ requests: number; split: number; clientOffloads: number; miniflare: boolean }>();
+  .opts<{ requests: number; split: number; clientOffloads: number; miniflare: boolean; ab?: string }>();
 
 const manifest = readModelManifest();
 const [act] = await realActivations(manifest, opts.split);
 const offload = steadyStateOffload(manifest, opts.split, act!);
+
+/** The median of each Server-Timing metric (`name;dur=ms`) over the answers. */
+function serverTimingMedians(headers: string[]): Record<string, number> {
+  const byName: Record<string, number[]> = {};
+  for (const h of headers)
+    for (const m of h.matchAll(/([a-z]+);dur=([\d.]+)/g)) (byName[m[1]!] ??= []).push(Number(m[2]));
+  return Object.fromEntries(Object.entries(byName).map(([k, v]) => [k, quantile(v, 0.5)]));
+}
 
 const stack = await startStack({ backend: { workers: 1 } });
 const stats = (t: PathTimes) => ({ p50: quantile(t.ms, 0.5), p95: quantile(t.ms, 0.95) });
@@ -47,8 +65,18 @@ try {
     apiKeys: 0,
     config: 'bench/pass-through/wrangler.toml',
   });
+  const refs = opts.ab ? opts.ab.split(',') : [];
+  const olds: EdgeService[] = [];
   let dev: Record<string, PathTimes>;
   try {
+    for (const ref of refs)
+      olds.push(
+        await startEdge({
+          backendUrl: stack.backend.url,
+          token: stack.token,
+          config: materialiseWorker(ref),
+        }),
+      );
     const paths: HopPath[] = [
       {
         name: 'direct',
@@ -58,8 +86,18 @@ try {
       { name: 'passThrough', url: passThrough.url, headers: {} },
       { name: 'edge', url: `${stack.edge.url}/v1/infer`, headers: stack.edgeHeaders },
     ];
+    olds.forEach((old, k) =>
+      paths.push({
+        name: `edge@${refs[k]}`,
+        url: `${old.url}/v1/infer`,
+        headers: bearer(old.apiKeys[0]!),
+        // Protocol 2 always carried a context (default {}); a worker of that time reads it on every offload.
+        body: () => encodeMessage({ ...decodeOffload(offload.body()), context: {} }),
+      }),
+    );
     dev = await measurePaths('wrangler dev', paths, offload.body, opts.requests);
   } finally {
+    for (const old of olds) await old.stop();
     await passThrough.stop();
   }
   let mf: Record<string, PathTimes> | undefined;
@@ -98,12 +136,13 @@ try {
     passThrough: 'client → pass-through worker → backend',
     edge: "client → SPINN's worker → backend",
   };
+  for (const ref of refs) describe[`edge@${ref}`] = `client → SPINN's worker at ${ref} → backend`;
   for (const [setting, r] of [
     ['wrangler dev', dev],
     ['miniflare', mf],
   ] as const) {
     if (!r) continue;
-    for (const name of ['direct', 'passThrough', 'edge'])
+    for (const name of Object.keys(r))
       table.push([setting, describe[name]!, stats(r[name]!).p50.toFixed(2), stats(r[name]!).p95.toFixed(2)]);
   }
   console.log(
@@ -111,7 +150,7 @@ try {
       `(${offload.codec}); loopback, backend CPU with 1 worker`,
   );
   console.log(table.toString());
-  const timing = dev.edge!.serverTiming.find((s) => s) ?? '(none)';
+  const timing = serverTimingMedians(dev.edge!.serverTiming);
   console.log(
     `edge over pass-through, wrangler dev: p50 ${over(dev, 0.5).toFixed(2)} ms, p95 ${over(dev, 0.95).toFixed(2)} ms`,
   );
@@ -119,7 +158,28 @@ try {
     console.log(
       `edge over pass-through, miniflare:    p50 ${over(mf, 0.5).toFixed(2)} ms, p95 ${over(mf, 0.95).toFixed(2)} ms`,
     );
-  console.log(`a Server-Timing header of the edge: ${timing}`);
+  console.log(
+    `the edge's Server-Timing, medians (ms): ${Object.entries(timing)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
+  const ab = refs.map((ref) => {
+    const old = stats(dev[`edge@${ref}`]!);
+    const ours = stats(dev.edge!);
+    return {
+      ref,
+      edgeMsP50: old.p50,
+      edgeMsP95: old.p95,
+      newMinusThisMsP50: ours.p50 - old.p50,
+      newMinusThisMsP95: ours.p95 - old.p95,
+    };
+  });
+  for (const a of ab)
+    console.log(
+      `this edge minus the edge at ${a.ref}: p50 ${a.newMinusThisMsP50.toFixed(2)} ms, p95 ${a.newMinusThisMsP95.toFixed(2)} ms`,
+    );
+  const load = loadavg()[0]!;
+  console.log(`load average (1 min) at the end: ${load.toFixed(1)}`);
   console.log(
     `message sizes: offload ${offload.body().byteLength} B of which ${offload.overheadBytes} B beyond tensor and model id; ` +
       `result ${quantile(dev.edge!.resultBytes, 0.5)} B (plan unchanged)`,
@@ -137,6 +197,9 @@ try {
       offloadBytes: offload.body().byteLength,
       ...hopFigures(dev),
       ...(mf ? { miniflare: hopFigures(mf) } : {}),
+      ...(ab.length ? { ab } : {}),
+      serverTimingMedians: timing,
+      loadAverage: Math.round(load * 10) / 10,
       offloadOverheadBytes: offload.overheadBytes,
       resultBytes: quantile(dev.edge!.resultBytes, 0.5),
       clientMsPerOffloadP50: client.p50,

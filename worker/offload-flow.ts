@@ -22,6 +22,8 @@ export interface OffloadAnswer {
   result: ResultMessage;
   /** Wall time of the backend call as the edge saw it, ms (Server-Timing). */
   backendMs: number;
+  /** Wall time from sending the claim to the object's verdict, ms (Server-Timing; beside the backend call). */
+  claimMs: number;
 }
 
 /** Where this offload goes. One backend today; multi-backend routing decides here. */
@@ -103,14 +105,15 @@ export async function runOffload(
   const { requestId, modelId, split, threshold } = offload;
   // The claim is sent first, so the object normally holds the record before the backend sees the offload; the
   // answer still waits only for whichever of the two takes longer.
-  const claiming = stub.claim({ requestId, owner, modelId, split, threshold });
   const t0 = Date.now();
+  const claiming = stub.claim({ requestId, owner, modelId, split, threshold });
   const call = backendInfer(backend, body, controller.signal).then((o) => ({ o, ms: Date.now() - t0 }));
   const claim = await claiming;
+  const claimMs = Date.now() - t0;
   if (claim.kind !== 'claimed') {
     controller.abort();
     if (claim.kind === 'conflict') throw httpError(409, claim.error);
-    return { httpStatus: 200, result: claim.result, backendMs: 0 };
+    return { httpStatus: 200, result: claim.result, backendMs: 0, claimMs };
   }
   let cancelled = false;
   const watch = stub.untilCancelled().then(
@@ -128,7 +131,12 @@ export async function runOffload(
     // A cancel reached the object while the backend worked: it wins whatever the backend said.
     const fields = outcome.kind === 'result' ? resultFields(outcome.result) : null;
     ctx.waitUntil(stub.finish({ status: 'cancelled', result: fields }));
-    return { httpStatus: 200, result: failedOrCancelled(offload, 'cancelled', fields), backendMs: ms };
+    return {
+      httpStatus: 200,
+      result: failedOrCancelled(offload, 'cancelled', fields),
+      backendMs: ms,
+      claimMs,
+    };
   }
   const s = settle(offload, outcome);
   ctx.waitUntil(stub.finish(s.finish));
@@ -138,5 +146,5 @@ export async function runOffload(
       backendCancel(backend, requestId).then((answer) => stub.finish({ ...s.finish, backendCancel: answer })),
     );
   }
-  return { httpStatus: s.httpStatus, result: s.result, backendMs: ms };
+  return { httpStatus: s.httpStatus, result: s.result, backendMs: ms, claimMs };
 }

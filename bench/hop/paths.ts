@@ -9,6 +9,8 @@ export interface HopPath {
   name: string;
   url: string;
   headers: Record<string, string>;
+  /** This path's own body (a fresh request id each call) instead of the run's. */
+  body?: () => Uint8Array;
 }
 
 export interface PathTimes {
@@ -45,14 +47,14 @@ export async function measurePaths(
   requests: number,
   warmup = 20,
 ): Promise<Record<string, PathTimes>> {
-  for (let i = 0; i < warmup; i++) for (const p of paths) await send(p, body());
+  for (let i = 0; i < warmup; i++) for (const p of paths) await send(p, (p.body ?? body)());
   const out: Record<string, PathTimes> = {};
   for (const p of paths) out[p.name] = { ms: [], serverTiming: [], resultBytes: [] };
   const bar = progressBar(label, requests * paths.length);
   for (let i = 0; i < requests; i++) {
     const order = paths.map((_, k) => paths[(i + k) % paths.length]!);
     for (const p of order) {
-      const r = await send(p, body());
+      const r = await send(p, (p.body ?? body)());
       out[p.name]!.ms.push(r.ms);
       out[p.name]!.resultBytes.push(r.bytes);
       out[p.name]!.serverTiming.push(r.serverTiming);

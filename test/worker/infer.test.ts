@@ -44,7 +44,7 @@ describe('POST /v1/infer', () => {
     expect(result).not.toHaveProperty('load');
     // Where the time went, for browsers' developer tools.
     expect(res.headers.get('server-timing')).toMatch(
-      /edge;dur=[\d.]+, backend;dur=[\d.]+, queue;dur=0\.5, compute;dur=3\.5/,
+      /edge;dur=[\d.]+, backend;dur=[\d.]+, claim;dur=[\d.]+, queue;dur=0\.5, compute;dur=3\.5/,
     );
 
     const seen = backend.infers.find((i) => i.offload.requestId === msg.requestId)!;

@@ -13,7 +13,7 @@ import { readConfig, type AppEnv } from '../env.js';
 import { httpError } from '../http-error.js';
 import { getManifest } from '../model-registry.js';
 import { nextPlan, planForResult } from '../next-plan.js';
-import { runOffload } from '../offload-flow.js';
+import { runOffload, type OffloadAnswer } from '../offload-flow.js';
 import { hasMediaType, readBodyLimited } from '../read-body.js';
 
 export const inferRoutes = new Hono<AppEnv>();
@@ -23,13 +23,16 @@ const ms = (x: number) => Math.max(0, Math.round(x * 100) / 100);
 /**
  * Where the time of an offload went, as a `Server-Timing` header (shown by browsers' developer tools, read by the
  * demo page): the edge's own share (the route's time minus the backend call), the backend call as the edge saw it,
- * and the backend's queue and compute as its result reports them. workerd's clock advances only on I/O, so the
+ * the Durable Object's claim (beside the backend call, so only its excess over `backend` delays the answer), and the
+ * backend's queue and compute as its result reports them. workerd's clock advances only on I/O, so the
  * edge's share is its waiting (request state, body), not its CPU time.
  */
-function serverTiming(totalMs: number, backendMs: number, r: ResultMessage): string {
+function serverTiming(totalMs: number, answer: OffloadAnswer): string {
+  const r = answer.result;
   return [
-    `edge;dur=${ms(totalMs - backendMs)}`,
-    `backend;dur=${ms(backendMs)}`,
+    `edge;dur=${ms(totalMs - answer.backendMs)}`,
+    `backend;dur=${ms(answer.backendMs)}`,
+    `claim;dur=${ms(answer.claimMs)}`,
     `queue;dur=${ms(r.queueMs)}`,
     `compute;dur=${ms(r.serverMs)}`,
   ].join(', ');
@@ -67,7 +70,7 @@ inferRoutes.post('/v1/infer', async (c) => {
     status: answer.httpStatus,
     headers: {
       'content-type': WIRE_CONTENT_TYPE,
-      'server-timing': serverTiming(Date.now() - started, answer.backendMs, answer.result),
+      'server-timing': serverTiming(Date.now() - started, answer),
     },
   });
 });
