@@ -79,8 +79,8 @@ export async function fetchWithin(
   } catch (e) {
     if (signal.aborted) return { kind: 'aborted' };
     if (timeout.signal.aborted)
-      return { kind: 'timeout', error: `backend ${backend.name} did not answer within ${timeoutMs} ms` };
-    return { kind: 'unreachable', error: `backend ${backend.name} unreachable: ${describeError(e)}` };
+      return { kind: 'timeout', error: `backend did not answer within ${timeoutMs} ms (${backend.name})` };
+    return { kind: 'unreachable', error: `backend unreachable (${backend.name}): ${describeError(e)}` };
   } finally {
     clearTimeout(timer);
   }
@@ -115,7 +115,7 @@ export async function backendInfer(
     return {
       kind: 'bad-response',
       httpStatus: res.status,
-      error: `backend ${backend.name} answered HTTP ${res.status} (${type || 'no content type'}): ${snippet(bytes)}`,
+      error: `backend answered HTTP ${res.status} (${type || 'no content type'}) from ${backend.name}: ${snippet(bytes)}`,
     };
   }
   try {
@@ -125,7 +125,7 @@ export async function backendInfer(
     return {
       kind: 'bad-response',
       httpStatus: res.status,
-      error: `backend ${backend.name} result unreadable: ${msg}`,
+      error: `backend result unreadable (${backend.name}): ${msg}`,
     };
   }
 }
@@ -158,7 +158,7 @@ export async function backendCancel(
     });
     return { ok: res.ok, httpStatus: res.status, body: await readJsonOrText(res) };
   } catch (e) {
-    return { ok: false, error: `backend ${backend.name} cancel failed: ${describeError(e)}` };
+    return { ok: false, error: `backend cancel failed (${backend.name}): ${describeError(e)}` };
   }
 }
 

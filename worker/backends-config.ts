@@ -176,7 +176,11 @@ function parse(vars: BackendsVars): BackendsConfig {
   const single = (vars.BACKEND_URL ?? '').trim();
   const notice = list && single ? 'BACKEND_URL is ignored: BACKENDS is set and lists every backend' : null;
   try {
-    const spinn = list ? parseSpinnList(list, 'BACKENDS') : single ? parseSpinnList(single, 'BACKEND_URL') : [];
+    const spinn = list
+      ? parseSpinnList(list, 'BACKENDS')
+      : single
+        ? parseSpinnList(single, 'BACKEND_URL')
+        : [];
     if (!spinn.length) {
       return { backends: [], problem: `BACKENDS is not set: this edge has no backend. ${SET_IT}`, notice };
     }

@@ -109,7 +109,12 @@ async function call(
     // only: the pixels or the preprocessed image, 4-110 KB).
     const manifest = await getManifest(env, config, job.modelId);
     const { values } = validateOffload(manifest, decodeOffload(job.body));
-    return oipInfer(config, backend, { requestId: job.requestId, threshold: job.threshold, manifest, values }, signal);
+    return oipInfer(
+      config,
+      backend,
+      { requestId: job.requestId, threshold: job.threshold, manifest, values },
+      signal,
+    );
   } catch (e) {
     return { kind: 'bad-response', httpStatus: 0, error: `OIP request not built: ${describeError(e)}` };
   }

@@ -115,7 +115,12 @@ export async function oipInfer(
   signal: AbortSignal,
 ): Promise<InferOutcome> {
   const m = backend.models?.[call.manifest.id];
-  if (!m) return { kind: 'bad-response', httpStatus: 0, error: `${backend.name} does not hold ${call.manifest.id}` };
+  if (!m)
+    return {
+      kind: 'bad-response',
+      httpStatus: 0,
+      error: `${backend.name} does not hold ${call.manifest.id}`,
+    };
   const started = Date.now();
   const headers = backendHeaders(config, backend, {
     'content-type': 'application/json',
