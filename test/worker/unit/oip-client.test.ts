@@ -5,9 +5,11 @@
 import { describe, expect, it } from 'vitest';
 import type { OipModelSpec } from '../../../worker/backends-config.js';
 import { oipRequest, resultFromOip, type OipCall } from '../../../worker/oip-client.js';
-import { readManifest } from '../../client/support/reference.js';
+import { parseManifest } from '../../../core/manifest.js';
+import manifestJson from '../../../models/resnet56-fmnist/manifest.json';
 
-const manifest = readManifest();
+// Imported, not read from disk: this folder is type-checked with the worker's types (no Node APIs).
+const manifest = parseManifest(manifestJson);
 const classes = manifest.classes.length;
 const finalExit = manifest.exits.length - 1;
 const plain: OipModelSpec = { model: 'resnet56', output: 'probabilities', softmax: false, earlyExit: false };
