@@ -45,3 +45,14 @@ export function describeIssues(issues: readonly { path: readonly PropertyKey[]; 
   const more = issues.length - shown.length;
   return shown.join('; ') + (more > 0 ? `; and ${more} more` : '');
 }
+
+/**
+ * The one message of a failed schema check, in every service (edge, backend, wire decoding): `invalid <what>:
+ * path: message; …` — what was being read, then which fields were wrong and why.
+ */
+export function validationMessage(
+  what: string,
+  issues: readonly { path: readonly PropertyKey[]; message: string }[],
+): string {
+  return `invalid ${what}: ${describeIssues(issues)}`;
+}

@@ -9,7 +9,7 @@ import type { ModelManifest } from './manifest.js';
 import { enumerateCandidates, type Candidate } from './plan-candidates.js';
 import { costModel, type Estimate } from './plan-estimator.js';
 import type { SchedulerContext } from './scheduler-context.js';
-import { POLICY_SPECS, policyContext, policyObjectives } from './scheduling-policies.js';
+import { POLICY_SPECS, policyContext, policyObjectives, type PolicySpec } from './scheduling-policies.js';
 import { objectiveOrder, type Objective, type Policy, type Sla, type SlaLimits } from './sla.js';
 import type { Plan } from './wire.js';
 
@@ -139,12 +139,19 @@ export interface ScheduleInput {
   manifest: ModelManifest;
   sla: Sla;
   context: SchedulerContext;
+  /**
+   * The client runs nothing locally (POST /v1/classify): only split 0 is a candidate, whatever the policy would
+   * otherwise consider; its thresholds and objectives still apply.
+   */
+  serverOnly?: boolean;
 }
 
 /** Chooses the plan for one request. Pure; throws only for a manifest without a profile. */
-export function schedule({ manifest, sla, context }: ScheduleInput): Decision {
+export function schedule({ manifest, sla, context, serverOnly }: ScheduleInput): Decision {
   const m = costModel(manifest);
-  const spec = POLICY_SPECS[sla.policy];
+  const spec: PolicySpec = serverOnly
+    ? { ...POLICY_SPECS[sla.policy], splits: 'server' }
+    : POLICY_SPECS[sla.policy];
   const ctx = policyContext(spec, context);
   const { priority, limits } = policyObjectives(spec, sla);
   const order = objectiveOrder(priority);

@@ -6,7 +6,7 @@
 
 import { z } from 'zod';
 import { MsgpackError, packMsgpack, unpackMsgpack } from './msgpack.js';
-import { describeIssues, describeValue } from './public-error.js';
+import { describeValue, validationMessage } from './public-error.js';
 import { slaSchema } from './sla.js';
 import { codecSpecSchema, quantBitsSchema, quantGranularitySchema } from './codec-spec.js';
 import type { CodecHeader, EncodedTensor } from './tensor-codec.js';
@@ -231,7 +231,7 @@ function unpack(body: Uint8Array): Record<string, unknown> {
 function check<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value);
   if (!r.success) {
-    throw new WireError(`invalid ${what}: ${describeIssues(r.error.issues)}`);
+    throw new WireError(validationMessage(what, r.error.issues));
   }
   return r.data;
 }

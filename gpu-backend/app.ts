@@ -9,7 +9,12 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { accessLog, noteRequestId } from './access-log.js';
 import { limitBody } from './body-limit.js';
 import { OffloadError, validateOffload, type ValidatedOffload } from '../core/offload-validation.js';
-import { INTERNAL_ERROR_MESSAGE, describeValue, publicErrorMessage } from '../core/public-error.js';
+import {
+  INTERNAL_ERROR_MESSAGE,
+  describeValue,
+  publicErrorMessage,
+  validationMessage,
+} from '../core/public-error.js';
 import {
   PROTOCOL_VERSION,
   WIRE_CONTENT_TYPE,
@@ -256,7 +261,8 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
 
   app.post('/cancel/:requestId', (c) => {
     const parsed = requestIdSchema.safeParse(c.req.param('requestId'));
-    if (!parsed.success) return fail(c, 400, 'bad_request', parsed.error.issues[0]!.message);
+    if (!parsed.success)
+      return fail(c, 400, 'bad_request', validationMessage('request id', parsed.error.issues));
     const requestId = parsed.data;
     noteRequestId(c, requestId);
     const record = records.get(requestId);

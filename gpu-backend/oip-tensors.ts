@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import type { ModelManifest } from '../core/manifest.js';
 import { OffloadError, checkActivationValues } from '../core/offload-validation.js';
+import { validationMessage } from '../core/public-error.js';
 
 export class OipError extends Error {
   override readonly name = 'OipError';
@@ -77,8 +78,7 @@ export function modelMetadata(m: ModelManifest) {
 export function parseInferRequest(json: unknown): InferRequest {
   const r = inferRequestSchema.safeParse(json);
   if (!r.success) {
-    const detail = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new OipError(`invalid inference request: ${detail}`);
+    throw new OipError(validationMessage('inference request', r.error.issues));
   }
   return r.data;
 }

@@ -1,12 +1,13 @@
 // One version story (README, "Versions"): the package follows semver and its version is the last release in
 // CHANGELOG.md; the OpenAPI document carries that version as info.version and names the wire protocol it speaks
-// (info.x-spinn-protocol-version, and every msgpack schema's `v`), which is core's PROTOCOL_VERSION. When the OpenAPI
-// document becomes generated, only `openApiDocument()` below changes.
+// (info.x-spinn-protocol-version, and every msgpack schema's `v`), which is core's PROTOCOL_VERSION. The document is
+// generated from the zod schemas (worker/openapi-document.ts); this reads it as the edge serves it.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION } from '../core/wire.js';
+import { openApiDocument as generatedOpenApiDocument } from '../worker/openapi-document.js';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..');
 
@@ -17,7 +18,7 @@ interface OpenApiDocument {
 
 /** The API description the edge serves at GET /v1/openapi.json. */
 function openApiDocument(): OpenApiDocument {
-  return JSON.parse(readFileSync(join(REPO_ROOT, 'worker/openapi.json'), 'utf8')) as OpenApiDocument;
+  return JSON.parse(JSON.stringify(generatedOpenApiDocument())) as OpenApiDocument;
 }
 
 const read = (path: string) => readFileSync(join(REPO_ROOT, path), 'utf8');

@@ -6,7 +6,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { ApiKeyConfigError, hashApiKey, parseApiKeyList } from '../core/api-keys.js';
 import type { AppEnv, Env } from './env.js';
-import { HttpError } from './http-error.js';
+import { httpError } from './http-error.js';
 
 /** The principal of every request to a keyless local dev server. */
 export const LOCAL_DEV_PRINCIPAL = 'local-dev';
@@ -32,7 +32,7 @@ function keyTable(env: Env): KeyTable {
   }
   if (parsed.keys instanceof ApiKeyConfigError) {
     console.error(`API_KEYS is invalid, refusing every keyed request: ${parsed.keys.message}`);
-    throw new HttpError(503, "the edge's API key configuration is invalid; its operator must fix API_KEYS");
+    throw httpError(503, "the edge's API key configuration is invalid; its operator must fix API_KEYS");
   }
   return parsed.keys;
 }
@@ -58,20 +58,20 @@ export const requireApiKey: MiddlewareHandler<AppEnv> = async (c, next) => {
       c.set('principal', { name: LOCAL_DEV_PRINCIPAL });
       return next();
     }
-    throw new HttpError(
+    throw httpError(
       403,
       'this edge has no API keys configured and refuses API calls until its operator sets API_KEYS',
     );
   }
   const key = bearer(c.req.header('authorization'));
   if (key === undefined) {
-    throw new HttpError(401, 'missing API key: send `authorization: Bearer <key>`', {
+    throw httpError(401, 'missing API key: send `authorization: Bearer <key>`', {
       'www-authenticate': REALM,
     });
   }
   const name = key.length <= MAX_KEY_CHARS ? keys.get(await hashApiKey(key)) : undefined;
   if (name === undefined) {
-    throw new HttpError(401, 'unknown API key', {
+    throw httpError(401, 'unknown API key', {
       'www-authenticate': `${REALM}, error="invalid_token"`,
     });
   }

@@ -5,7 +5,7 @@
 
 import type { MiddlewareHandler } from 'hono';
 import { readConfig, type AppEnv } from './env.js';
-import { HttpError } from './http-error.js';
+import { httpError } from './http-error.js';
 
 let logged = false;
 
@@ -16,7 +16,7 @@ export const requireBackend: MiddlewareHandler<AppEnv> = async (c, next) => {
       logged = true;
       console.error(`refusing backend routes: ${problem}`);
     }
-    throw new HttpError(503, `this edge is not configured: ${problem}`);
+    throw httpError(503, `this edge is not configured: ${problem}`);
   }
   return next();
 };

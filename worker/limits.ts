@@ -5,7 +5,7 @@
 
 import type { MiddlewareHandler } from 'hono';
 import { readConfig, type AppEnv } from './env.js';
-import { HttpError } from './http-error.js';
+import { httpError } from './http-error.js';
 
 /**
  * The period of wrangler.toml's `[[ratelimits]] simple.period` (Cloudflare allows 10 or 60). The binding does not
@@ -26,7 +26,7 @@ export const rateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
     console.error('rate limiter failed; letting the request through', e);
   }
   if (!allowed) {
-    throw new HttpError(429, `rate limit of key ${name} reached; retry in ${RATE_LIMIT_PERIOD_S} s`, {
+    throw httpError(429, `rate limit of key ${name} reached; retry in ${RATE_LIMIT_PERIOD_S} s`, {
       'retry-after': String(RATE_LIMIT_PERIOD_S),
     });
   }
@@ -46,7 +46,7 @@ export const inflightCap: MiddlewareHandler<AppEnv> = async (c, next) => {
   const name = c.var.principal.name;
   const now = inflightOf(name);
   if (now >= max) {
-    throw new HttpError(
+    throw httpError(
       429,
       `key ${name} already has ${now} offloads in flight (limit ${max}); retry when one has answered`,
       { 'retry-after': String(INFLIGHT_RETRY_AFTER_S) },

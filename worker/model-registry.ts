@@ -4,7 +4,7 @@
 
 import { ManifestError, parseManifest, type ModelManifest } from '../core/manifest.js';
 import type { Env, WorkerConfig } from './env.js';
-import { HttpError } from './http-error.js';
+import { httpError } from './http-error.js';
 
 // Assets are immutable for the life of a deployment (and so of an isolate): one parse per model per isolate.
 const cache = new Map<string, Promise<ModelManifest>>();
@@ -19,7 +19,7 @@ export function fetchAsset(env: Env, path: string, init?: RequestInit): Promise<
 
 export function assertServedModel(config: WorkerConfig, modelId: string): void {
   if (!config.models.includes(modelId)) {
-    throw new HttpError(
+    throw httpError(
       404,
       `unknown model ${JSON.stringify(modelId)}; this edge serves: ${config.models.join(', ')}`,
     );
@@ -30,14 +30,14 @@ async function load(env: Env, modelId: string): Promise<ModelManifest> {
   const res = await fetchAsset(env, `${modelId}/manifest.json`);
   if (res.status === 404) {
     await res.body?.cancel();
-    throw new HttpError(404, `model ${modelId} is configured but has no manifest.json in the assets`);
+    throw httpError(404, `model ${modelId} is configured but has no manifest.json in the assets`);
   }
-  if (!res.ok) throw new HttpError(502, `assets answered HTTP ${res.status} for the ${modelId} manifest`);
+  if (!res.ok) throw httpError(502, `assets answered HTTP ${res.status} for the ${modelId} manifest`);
   let json: unknown;
   try {
     json = await res.json();
   } catch (e) {
-    throw new HttpError(500, `manifest of ${modelId} is not JSON: ${(e as Error).message}`);
+    throw httpError(500, `manifest of ${modelId} is not JSON: ${(e as Error).message}`);
   }
   try {
     const manifest = parseManifest(json);
@@ -45,11 +45,11 @@ async function load(env: Env, modelId: string): Promise<ModelManifest> {
       throw new ManifestError(`manifest id ${manifest.id} does not match its folder`);
     return manifest;
   } catch (e) {
-    throw new HttpError(500, `manifest of ${modelId} is invalid: ${(e as Error).message}`);
+    throw httpError(500, `manifest of ${modelId} is invalid: ${(e as Error).message}`);
   }
 }
 
-/** The validated manifest of a served model; throws HttpError 404 for ids this edge does not serve. */
+/** The validated manifest of a served model; throws an HTTPException 404 for ids this edge does not serve. */
 export function getManifest(env: Env, config: WorkerConfig, modelId: string): Promise<ModelManifest> {
   assertServedModel(config, modelId);
   let p = cache.get(modelId);

@@ -28,6 +28,8 @@ export interface PlanQuery {
   sla?: Sla;
   load?: BackendLoad;
   serverAvailable: boolean;
+  /** A client that runs nothing locally (POST /v1/classify): split 0 only. */
+  serverOnly?: boolean;
 }
 
 /** A plan from context + SLA; models without a profile get a plan that says why it cannot schedule. */
@@ -37,15 +39,16 @@ export function planFor(q: PlanQuery): Plan {
       manifest: q.manifest,
       sla: q.sla ?? DEFAULT_SLA,
       context: schedulerContext(q.context, q.load, q.serverAvailable),
+      ...(q.serverOnly ? { serverOnly: true } : {}),
     });
     return decisionToPlan(decision);
   } catch (e) {
     if (!(e instanceof ProfileMissingError)) throw e;
     return {
-      split: q.manifest.blocks.length,
+      split: q.serverOnly ? 0 : q.manifest.blocks.length,
       threshold: 1,
       codec: { scheme: 'fp32' },
-      reason: `no scheduling possible (${e.message}); device-only`,
+      reason: `no scheduling possible (${e.message}); ${q.serverOnly ? 'whole model on the server' : 'device-only'}`,
     };
   }
 }

@@ -3,7 +3,7 @@
 // more than the limit; and the whole body must arrive within the deadline (408), so a sender trickling a byte a
 // second cannot hold the request open for minutes.
 
-import { HttpError } from './http-error.js';
+import { httpError } from './http-error.js';
 
 export async function readBodyLimited(
   req: Request,
@@ -14,7 +14,7 @@ export async function readBodyLimited(
   if (declared !== null) {
     const n = Number(declared);
     if (Number.isFinite(n) && n > maxBytes) {
-      throw new HttpError(413, `body of ${n} bytes exceeds the limit of ${maxBytes} bytes`);
+      throw httpError(413, `body of ${n} bytes exceeds the limit of ${maxBytes} bytes`);
     }
   }
   if (!req.body) return new Uint8Array(0);
@@ -30,16 +30,13 @@ export async function readBodyLimited(
       const next = await Promise.race([reader.read(), expired]);
       if (next === 'expired') {
         void reader.cancel().catch(() => undefined);
-        throw new HttpError(
-          408,
-          `request body did not arrive within ${deadlineMs} ms (${total} bytes received)`,
-        );
+        throw httpError(408, `request body did not arrive within ${deadlineMs} ms (${total} bytes received)`);
       }
       if (next.done) break;
       total += next.value.byteLength;
       if (total > maxBytes) {
         void reader.cancel().catch(() => undefined);
-        throw new HttpError(413, `body exceeds the limit of ${maxBytes} bytes`);
+        throw httpError(413, `body exceeds the limit of ${maxBytes} bytes`);
       }
       chunks.push(next.value);
     }
@@ -82,4 +79,14 @@ export function hasMediaType(req: Request, expected: string): boolean {
   const ct = req.headers.get('content-type');
   if (!ct) return false;
   return ct.split(';')[0]!.trim().toLowerCase() === expected.toLowerCase();
+}
+
+/** A JSON body read with the same limits (413, 408); a body that is not JSON is a 400 saying why. */
+export async function readJsonLimited(req: Request, maxBytes: number, deadlineMs: number): Promise<unknown> {
+  const text = new TextDecoder().decode(await readBodyLimited(req, maxBytes, deadlineMs));
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw httpError(400, `body is not JSON: ${(e as Error).message}`);
+  }
 }

@@ -5,34 +5,18 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as ortNode from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { parseManifest } from '../../core/manifest.js';
 import { encodePixels } from '../../core/tensor-codec.js';
 import { encodeMessage, PROTOCOL_VERSION, WIRE_CONTENT_TYPE } from '../../core/wire.js';
-import { greyImage, preprocessImage, type RawImage } from '../../core/preprocess.js';
-import { expectedAnswer } from '../client/support/reference.js';
+import { greyImage, type RawImage } from '../../core/preprocess.js';
+import { expectedAnswer, sourceModelLogits } from '../client/support/reference.js';
 import { newClient, samples, useStack } from './stack-fixture.js';
 
 const MODEL_ID = 'mobilenetv2-fmnist96';
 const DIR = join(import.meta.dirname, '../../models', MODEL_ID);
 const manifest = parseManifest(JSON.parse(readFileSync(join(DIR, 'manifest.json'), 'utf8')));
 const { stack } = useStack();
-
-/** Exit logits of the single source model (all exits, then the final one) for one image. */
-async function sourceLogits(images: RawImage[]): Promise<Float32Array[][]> {
-  const session = await ortNode.InferenceSession.create(join(DIR, manifest.source!.file));
-  const out: Float32Array[][] = [];
-  for (const img of images) {
-    const x = preprocessImage(img, manifest.input);
-    const res = await session.run({
-      [manifest.input.name]: new ortNode.Tensor('float32', x, [1, ...manifest.input.shape.slice(1)]),
-    });
-    out.push(manifest.source!.outputs.map((name) => res[name]!.data as Float32Array));
-  }
-  await session.release();
-  return out;
-}
 
 /** A colour image: the sample's garment tinted orange on a dark blue ground, 120x100 (resized by the client). */
 function colourImage(grey: Uint8Array): RawImage {
@@ -58,7 +42,9 @@ describe(`${MODEL_ID} through the real worker and backend`, () => {
     const imgs = samples(9, 100);
     const inputs: Array<Uint8Array | RawImage> = imgs.map((s) => s.pixels);
     inputs.push(colourImage(imgs[0]!.pixels));
-    const logits = await sourceLogits(
+    const logits = await sourceModelLogits(
+      DIR,
+      manifest,
       inputs.map((x) => (x instanceof Uint8Array ? greyImage(x, manifest.input) : x)),
     );
     const N = manifest.blocks.length;

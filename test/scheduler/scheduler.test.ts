@@ -137,6 +137,25 @@ describe('baseline policies', () => {
     expect(tight.estimate.accuracy).toBe(0.7);
   });
 
+  it('a client that runs nothing (serverOnly): split 0 only, the policy keeping its thresholds and objectives', () => {
+    const serverOnly = (sla: SlaInput, ctx: Partial<SchedulerContext> = {}) =>
+      schedule({ manifest, sla: parseSla(sla), context: { ...base, ...ctx }, serverOnly: true });
+    // At 1 kB/s Neurosurgeon stays on the device (above); a client that runs nothing cannot.
+    expect(serverOnly({ policy: 'neurosurgeon' })).toMatchObject({ split: 0, threshold: 1 });
+    expect(serverOnly({ policy: 'device-only' })).toMatchObject({ split: 0, threshold: 1 });
+    // SPINN keeps every threshold of split 0 (early exits on the server), not only 1.
+    const spinn = serverOnly({ policy: 'spinn' });
+    expect(spinn.split).toBe(0);
+    expect(spinn.candidates).toBe(run({ policy: 'server-only' }).candidates * 4);
+    expect(serverOnly({ policy: 'spinn', priority: ['accuracy'] }).threshold).toBe(1);
+    expect(
+      serverOnly({ policy: 'edgent', limits: { maxLatencyMs: 15 } }, { bandwidthBps: 1e6 }),
+    ).toMatchObject({
+      split: 0,
+      exit: 1,
+    });
+  });
+
   it('spinn-no-exits: every split, threshold 1', () => {
     const d = run({ policy: 'spinn-no-exits', priority: ['latency'] }, { bandwidthBps: 1e6 });
     expect(d).toMatchObject({ split: 0, threshold: 1 });

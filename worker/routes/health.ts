@@ -4,25 +4,33 @@
 // can still run locally. `backend` summarises the fleet in the shape a one-backend edge always had.
 
 import { Hono } from 'hono';
+import type { z } from 'zod';
 import { PROTOCOL_VERSION } from '../../core/wire.js';
+import type { healthAnswerSchema } from '../api-schemas.js';
 import { readConfig, type AppEnv } from '../env.js';
 import { fleetHealth } from '../fleet-health.js';
 
-export const healthRoutes = new Hono<AppEnv>();
-
-healthRoutes.get('/healthz', async (c) => {
+export const healthRoutes = new Hono<AppEnv>().get('/healthz', async (c) => {
   const config = readConfig(c.env);
   const backends = await fleetHealth(config);
   const first = backends[0];
-  const reachable = backends.some((b) => b.reachable);
-  const backend = first
-    ? { ...first, url: first.url, reachable }
-    : { url: null, reachable: false, error: config.backendsProblem, ms: 0 };
-  return c.json({
+  const tokenConfigured = config.backendToken !== undefined;
+  const answer: z.output<typeof healthAnswerSchema> = {
     status: backends.length > 0 && backends.every((b) => b.reachable) ? 'ok' : 'degraded',
     worker: { ok: true, protocolVersion: PROTOCOL_VERSION, models: config.models },
-    backend: { ...backend, tokenConfigured: config.backendToken !== undefined },
+    backend: first
+      ? {
+          url: first.url,
+          tokenConfigured,
+          reachable: backends.some((b) => b.reachable),
+          ...(first.httpStatus !== undefined ? { httpStatus: first.httpStatus } : {}),
+          ...(first.body !== undefined ? { body: first.body } : {}),
+          ...(first.error !== undefined ? { error: first.error } : {}),
+          ms: first.ms,
+        }
+      : { url: null, tokenConfigured, reachable: false, error: config.backendsProblem, ms: 0 },
     backends,
     ...(config.backendsNotice ? { notice: config.backendsNotice } : {}),
-  });
+  };
+  return c.json(answer);
 });

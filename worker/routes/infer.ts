@@ -9,9 +9,10 @@ import { Hono } from 'hono';
 import { validateOffload } from '../../core/offload-validation.js';
 import { WIRE_CONTENT_TYPE, decodeOffload, encodeMessage } from '../../core/wire.js';
 import { readConfig, type AppEnv } from '../env.js';
-import { HttpError } from '../http-error.js';
+import { httpError } from '../http-error.js';
 import { getManifest } from '../model-registry.js';
 import { nextPlan } from '../next-plan.js';
+import { runOffload } from '../offload-state.js';
 import { hasMediaType, readBodyLimited } from '../read-body.js';
 
 export const inferRoutes = new Hono<AppEnv>();
@@ -19,33 +20,23 @@ export const inferRoutes = new Hono<AppEnv>();
 inferRoutes.post('/v1/infer', async (c) => {
   const config = readConfig(c.env);
   if (!hasMediaType(c.req.raw, WIRE_CONTENT_TYPE)) {
-    throw new HttpError(
+    throw httpError(
       415,
       `content-type must be ${WIRE_CONTENT_TYPE}, got ${JSON.stringify(c.req.header('content-type') ?? null)}`,
     );
   }
   const body = await readBodyLimited(c.req.raw, config.maxOffloadBytes, config.bodyTimeoutMs);
-  if (body.byteLength === 0) throw new HttpError(400, 'empty body; expected a msgpack offload');
+  if (body.byteLength === 0) throw httpError(400, 'empty body; expected a msgpack offload');
   // WireError and OffloadError are rendered as 400 by the app's error handler.
   const offload = decodeOffload(body);
   const manifest = await getManifest(c.env, config, offload.modelId);
   validateOffload(manifest, offload);
 
-  const stub = c.env.REQUEST_STATE.get(c.env.REQUEST_STATE.idFromName(offload.requestId));
-  const reply = await stub.offload({
-    requestId: offload.requestId,
-    owner: c.var.principal.name,
-    modelId: offload.modelId,
-    split: offload.split,
-    threshold: offload.threshold,
-    body: encodeMessage(offload),
-  });
-  if (reply.kind === 'conflict') throw new HttpError(409, reply.error);
-  const load = reply.load ?? reply.result.load;
-  const plan = nextPlan({ offload, result: reply.result, manifest, ...(load ? { load } : {}) });
-  const result = { ...reply.result, ...(load ? { load } : {}), plan };
+  const { httpStatus, result: answer, load } = await runOffload(c.env, c.var.principal.name, offload);
+  const plan = nextPlan({ offload, result: answer, manifest, ...(load ? { load } : {}) });
+  const result = { ...answer, ...(load ? { load } : {}), plan };
   return new Response(encodeMessage(result), {
-    status: reply.httpStatus,
+    status: httpStatus,
     headers: { 'content-type': WIRE_CONTENT_TYPE },
   });
 });

@@ -4,36 +4,26 @@
 // fleet yields a device-only plan, not an error.
 
 import { Hono } from 'hono';
-import { describeIssues } from '../../core/public-error.js';
+import { validationMessage } from '../../core/public-error.js';
 import { planRequestSchema, type PlanRequest } from '../../core/wire.js';
 import { readConfig, type AppEnv } from '../env.js';
 import { fleetForPlan, fleetHealth } from '../fleet-health.js';
-import { HttpError } from '../http-error.js';
+import { httpError } from '../http-error.js';
 import { getManifest } from '../model-registry.js';
 import { planFor } from '../next-plan.js';
-import { hasMediaType, readBodyLimited } from '../read-body.js';
-
-export const planRoutes = new Hono<AppEnv>();
+import { hasMediaType, readJsonLimited } from '../read-body.js';
 
 const MAX_PLAN_BODY = 16 * 1024;
 
-planRoutes.post('/v1/plan', async (c) => {
+export const planRoutes = new Hono<AppEnv>().post('/v1/plan', async (c) => {
   const config = readConfig(c.env);
   if (!hasMediaType(c.req.raw, 'application/json')) {
-    throw new HttpError(415, 'content-type must be application/json');
+    throw httpError(415, 'content-type must be application/json');
   }
-  const text = new TextDecoder().decode(
-    await readBodyLimited(c.req.raw, MAX_PLAN_BODY, config.bodyTimeoutMs),
-  );
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new HttpError(400, `body is not JSON: ${(e as Error).message}`);
-  }
+  const json = await readJsonLimited(c.req.raw, MAX_PLAN_BODY, config.bodyTimeoutMs);
   const parsed = planRequestSchema.safeParse(json);
   if (!parsed.success) {
-    throw new HttpError(400, `invalid plan request: ${describeIssues(parsed.error.issues)}`);
+    throw httpError(400, validationMessage('plan request', parsed.error.issues));
   }
   const req: PlanRequest = parsed.data;
   const manifest = await getManifest(c.env, config, req.modelId);

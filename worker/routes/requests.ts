@@ -4,32 +4,32 @@
 // across keys.
 
 import { Hono } from 'hono';
+import { validationMessage } from '../../core/public-error.js';
 import { requestIdSchema } from '../../core/wire.js';
 import type { AppEnv } from '../env.js';
-import { HttpError } from '../http-error.js';
-
-export const requestRoutes = new Hono<AppEnv>();
+import { httpError } from '../http-error.js';
 
 function requestId(raw: string): string {
   const parsed = requestIdSchema.safeParse(raw);
-  if (!parsed.success) throw new HttpError(400, parsed.error.issues[0]?.message ?? 'invalid request id');
+  if (!parsed.success) throw httpError(400, validationMessage('request id', parsed.error.issues));
   return parsed.data;
 }
 
-const unknown = (id: string) => new HttpError(404, `request ${id} is unknown (never seen, or expired)`);
+const unknown = (id: string) => httpError(404, `request ${id} is unknown (never seen, or expired)`);
 
-requestRoutes.get('/v1/requests/:id', async (c) => {
-  const id = requestId(c.req.param('id'));
-  const stub = c.env.REQUEST_STATE.get(c.env.REQUEST_STATE.idFromName(id));
-  const record = await stub.snapshot(c.var.principal.name);
-  if (!record) throw unknown(id);
-  return c.json(record);
-});
+export const requestRoutes = new Hono<AppEnv>()
+  .get('/v1/requests/:id', async (c) => {
+    const id = requestId(c.req.param('id'));
+    const stub = c.env.REQUEST_STATE.get(c.env.REQUEST_STATE.idFromName(id));
+    const record = await stub.snapshot(c.var.principal.name);
+    if (!record) throw unknown(id);
+    return c.json(record);
+  })
 
-requestRoutes.delete('/v1/requests/:id', async (c) => {
-  const id = requestId(c.req.param('id'));
-  const stub = c.env.REQUEST_STATE.get(c.env.REQUEST_STATE.idFromName(id));
-  const reply = await stub.cancel(id, c.var.principal.name);
-  if (!reply) throw unknown(id);
-  return c.json(reply);
-});
+  .delete('/v1/requests/:id', async (c) => {
+    const id = requestId(c.req.param('id'));
+    const stub = c.env.REQUEST_STATE.get(c.env.REQUEST_STATE.idFromName(id));
+    const reply = await stub.cancel(id, c.var.principal.name);
+    if (!reply) throw unknown(id);
+    return c.json(reply);
+  });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import * as ortNode from 'onnxruntime-node';
 import { shouldExit, softmax, top1 } from '../../../core/exit-policy.js';
 import { parseManifest, type ModelManifest } from '../../../core/manifest.js';
-import { preprocessGray } from '../../../core/preprocess.js';
+import { preprocessGray, preprocessImage, type RawImage } from '../../../core/preprocess.js';
 import type { FmnistSample } from './fmnist.js';
 
 export const MODEL_ID = 'resnet56-fmnist';
@@ -30,6 +30,28 @@ export async function referenceLogits(
   const heads = manifest.exits.map((e) => out[e.output.name]!.data as Float32Array);
   const k = manifest.classes.length;
   return samples.map((_, i) => heads.map((h) => h.slice(i * k, (i + 1) * k)));
+}
+
+/**
+ * Exit logits (all exits, then the final one) of a served model's single source network (`manifest.source`, as
+ * `model:exits` records it) for images preprocessed by core/preprocess.ts as every client does.
+ */
+export async function sourceModelLogits(
+  modelDir: string,
+  manifest: ModelManifest,
+  images: RawImage[],
+): Promise<Float32Array[][]> {
+  const session = await ortNode.InferenceSession.create(join(modelDir, manifest.source!.file));
+  const out: Float32Array[][] = [];
+  for (const img of images) {
+    const x = preprocessImage(img, manifest.input);
+    const res = await session.run({
+      [manifest.input.name]: new ortNode.Tensor('float32', x, [1, ...manifest.input.shape.slice(1)]),
+    });
+    out.push(manifest.source!.outputs.map((name) => res[name]!.data as Float32Array));
+  }
+  await session.release();
+  return out;
 }
 
 /** Where the progressive model answers for one sample's exit logits at `threshold` (exits from `fromExit` on). */
