@@ -9,7 +9,8 @@ import { costModel, offlineServerMs } from '../core/plan-estimator.js';
 import { schedulerContext } from '../core/scheduler-context.js';
 import { decisionToPlan, schedule } from '../core/scheduler.js';
 import type { Sla } from '../core/sla.js';
-import { planSchema, type ClientContext, type Plan, type ResultMessage } from '../core/wire.js';
+import type { ClientContext, Plan, ResultMessage } from '../core/wire.js';
+import { planSchema } from './checks/wire.js';
 import { describeError } from './offload.js';
 
 export type PlanSource = 'edge' | 'local';
