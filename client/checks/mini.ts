@@ -19,4 +19,3 @@ export function issueLines(issues: readonly core.$ZodIssue[]): string[] {
 
 /** True when two types are mutually assignable: the mirrors assert they infer exactly core's types. */
 export type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-
