@@ -4,7 +4,7 @@
 import type { ModelManifest } from '../../core/manifest.js';
 import { MANIFEST_FORMAT_VERSION, ManifestError, manifestProblems } from '../../core/manifest-rules.js';
 import * as z from 'zod/mini';
-import { issueLines, type Same } from './mini.js';
+import { issueLines, PARSE_OPTIONS, type Same } from './mini.js';
 
 const int = () => z.number().check(z.int());
 const nonNegativeInt = () => int().check(z.nonnegative());
@@ -118,7 +118,7 @@ export const modelManifestSchema = z.object({
 
 /** core's parseManifest on the mirror: the schema, then core's cross-field rules; a ManifestError otherwise. */
 export function parseManifest(json: unknown): ModelManifest {
-  const parsed = modelManifestSchema.safeParse(json);
+  const parsed = modelManifestSchema.safeParse(json, PARSE_OPTIONS);
   if (!parsed.success) throw new ManifestError('invalid model manifest', issueLines(parsed.error.issues));
   const problems = manifestProblems(parsed.data);
   if (problems.length) throw new ManifestError('inconsistent model manifest', problems);

@@ -5,12 +5,15 @@
 // original and gives the same verdict on mutated values, so a change to core that is not mirrored here fails there.
 // The edge and the backend keep core's full schemas (and the OpenAPI document is generated from those).
 
-import { config, type core } from 'zod/mini';
+import type { core } from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 
-// Readable messages ("Invalid input: expected number, received string"), as the full zod gives by default (imported
-// by name: `z.locales.en` would bundle every locale).
-config(en());
+/**
+ * Options for every parse here: readable messages ("Invalid input: expected number, received string"), the ones the
+ * full zod gives. Passed per parse, not through zod's `config()`, which is shared by every copy of zod on the page
+ * (globalThis) and so belongs to the application; `en` is imported by name (`z.locales.en` bundles every locale).
+ */
+export const PARSE_OPTIONS = { error: en().localeError };
 
 /** Issues as `path: message` lines, the shape core's parsers report. */
 export function issueLines(issues: readonly core.$ZodIssue[]): string[] {

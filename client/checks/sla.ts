@@ -4,7 +4,7 @@
 import { OBJECTIVES, POLICIES, SlaError } from '../../core/sla-objectives.js';
 import type { Sla, SlaInput } from '../../core/sla.js';
 import * as z from 'zod/mini';
-import { issueLines, type Same } from './mini.js';
+import { issueLines, PARSE_OPTIONS, type Same } from './mini.js';
 
 const positive = () => z.number().check(z.positive());
 const nonNegative = () => z.number().check(z.nonnegative());
@@ -33,7 +33,7 @@ export const slaSchema = z.strictObject({
 
 /** core's parseSla on the mirror: defaults filled in, or an SlaError naming every problem. */
 export function parseSla(input: unknown): Sla {
-  const r = slaSchema.safeParse(input ?? {});
+  const r = slaSchema.safeParse(input ?? {}, PARSE_OPTIONS);
   if (!r.success) throw new SlaError(issueLines(r.error.issues));
   return r.data;
 }

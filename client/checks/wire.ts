@@ -7,7 +7,7 @@ import { describeIssues } from '../../core/public-error.js';
 import type { Plan, ResultMessage } from '../../core/wire.js';
 import { PROTOCOL_VERSION, unpack, WireError } from '../../core/wire-envelope.js';
 import * as z from 'zod/mini';
-import type { Same } from './mini.js';
+import { PARSE_OPTIONS, type Same } from './mini.js';
 
 const int = () => z.number().check(z.int());
 const nonNegativeInt = () => z.number().check(z.int(), z.nonnegative());
@@ -81,9 +81,16 @@ export const resultMessageSchema = z.object({
   ),
 });
 
+/** A plan the edge suggested (JSON of `POST /v1/plan`, or inside a result); throws a WireError. */
+export function parsePlan(value: unknown): Plan {
+  const r = planSchema.safeParse(value, PARSE_OPTIONS);
+  if (!r.success) throw new WireError(`invalid plan: ${describeIssues(r.error.issues)}`);
+  return r.data;
+}
+
 /** Decodes and checks a result body, as core's decodeResult does (a WireError saying what was wrong). */
 export function decodeResult(body: Uint8Array): ResultMessage {
-  const r = resultMessageSchema.safeParse(unpack(body));
+  const r = resultMessageSchema.safeParse(unpack(body), PARSE_OPTIONS);
   if (!r.success) throw new WireError(`invalid result: ${describeIssues(r.error.issues)}`);
   return r.data;
 }

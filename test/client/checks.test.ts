@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { toJSONSchema } from 'zod';
+import { toJSONSchema, type core } from 'zod';
 import {
   parseManifest as clientParseManifest,
   modelManifestSchema as miniManifest,
@@ -15,6 +15,7 @@ import { parseSla as clientParseSla, slaSchema as miniSla } from '../../client/c
 import {
   codecSpecSchema as miniCodecSpec,
   decodeResult as clientDecodeResult,
+  parsePlan,
   planSchema as miniPlan,
   resultMessageSchema as miniResult,
 } from '../../client/checks/wire.js';
@@ -29,9 +30,10 @@ import {
   resultMessageSchema,
   type ResultMessage,
 } from '../../core/wire.js';
+import { PARSE_OPTIONS } from '../../client/checks/mini.js';
 import { REPO_ROOT } from '../support/start-worker.js';
 
-type Schema = Parameters<typeof toJSONSchema>[0];
+type Schema = core.$ZodType;
 
 /** The JSON Schema of a zod schema, classic or mini, for one direction; descriptions and metadata left out. */
 function jsonSchema(schema: Schema, io: 'input' | 'output'): unknown {
@@ -210,11 +212,15 @@ describe('client/checks: zod/mini mirrors of core’s schemas', () => {
 
   it('plan: the same verdict and output on every mutation', () => {
     for (const input of mutations(plan)) {
-      const full = planSchema.safeParse(input);
-      const lean = miniPlan.safeParse(input);
-      expect(lean.success).toBe(full.success);
-      if (full.success) expect(lean.data).toEqual(full.data);
-      else expect(lean.error!.issues.map((i) => i.message)).toEqual(full.error.issues.map((i) => i.message));
+      const full = outcome(() => planSchema.parse(input));
+      const lean = outcome(() => parsePlan(input));
+      if (full.ok) expect(lean).toEqual(full);
+      else expect(lean.ok).toBe(false);
+      const [fullIssues, leanIssues] = [
+        planSchema.safeParse(input),
+        miniPlan.safeParse(input, PARSE_OPTIONS),
+      ];
+      expect(leanIssues.error?.issues).toEqual(fullIssues.error?.issues);
     }
   });
 
