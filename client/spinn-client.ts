@@ -3,7 +3,7 @@
 // waits, and returns whichever answer comes first — never failing because the network or the server did.
 
 import type { ModelManifest } from '../core/manifest.js';
-import { parseSla } from '../core/sla.js';
+import { parseSla } from './checks/sla.js';
 import {
   runProgressive,
   type ExecutorStep,
@@ -14,7 +14,8 @@ import { chooseCodec } from '../core/codec-choice.js';
 import type { CodecSpec } from '../core/codec-spec.js';
 import { checkActivationValues, checkOffloadFields, OffloadError } from '../core/offload-validation.js';
 import { encodePixels, encodeTensor, specOf, type EncodedTensor } from '../core/tensor-codec.js';
-import { encodeMessage, PROTOCOL_VERSION, type OffloadMessage, type Plan } from '../core/wire.js';
+import type { OffloadMessage, Plan } from '../core/wire.js';
+import { encodeMessage, PROTOCOL_VERSION } from '../core/wire-envelope.js';
 import type { ClassifyResult, DecidedBy } from './classify-result.js';
 import {
   DEFAULT_CANCEL_TIMEOUT_MS,

@@ -53,6 +53,12 @@ function allowedSplits(m: CostModel, spec: PolicySpec, serverAvailable: boolean)
   });
 }
 
+/** A split's codec options under the policy (exact ones only for 'lossless'); [undefined] for device-only. */
+function optionsOf(s: CostModel['splits'][number], spec: PolicySpec): Array<CodecOption | undefined> {
+  const options = spec.codecs === 'lossless' ? s.options.filter((o) => o.spec.scheme !== 'quant') : s.options;
+  return options.length ? options : [undefined];
+}
+
 function build(m: CostModel, spec: PolicySpec, serverAvailable: boolean): CachedCandidate[] {
   const out: CachedCandidate[] = [];
   const splits = allowedSplits(m, spec, serverAvailable);
@@ -61,8 +67,7 @@ function build(m: CostModel, spec: PolicySpec, serverAvailable: boolean): Cached
       for (let exit = 0; exit < m.exitAfter.length; exit++) {
         // A split after the exit's block is the same device-only plan as the device-only entry: skip duplicates.
         if (s.split < m.nBlocks && s.split > m.exitAfter[exit]!) continue;
-        const options = s.options.length ? s.options : [undefined];
-        for (const o of options)
+        for (const o of optionsOf(s, spec))
           out.push({ split: s.split, threshold: 1, option: o, exit, estimate: blankEstimate() });
       }
     }
@@ -70,7 +75,7 @@ function build(m: CostModel, spec: PolicySpec, serverAvailable: boolean): Cached
   }
   const thresholds = spec.thresholds === 'all' ? m.thresholds : [noExitProfile(m)];
   for (const s of splits) {
-    const options = s.options.length ? s.options : [undefined];
+    const options = optionsOf(s, spec);
     for (const t of thresholds) {
       const base = planBase(m, s.split, t); // shared by every codec option of this ⟨split, threshold⟩
       for (const o of options) {
@@ -94,7 +99,7 @@ const cache = new WeakMap<CostModel, Map<string, CachedCandidate[]>>();
 export function enumerateCandidates(m: CostModel, spec: PolicySpec, ctx: SchedulerContext): Candidate[] {
   let perModel = cache.get(m);
   if (!perModel) cache.set(m, (perModel = new Map()));
-  const key = `${spec.splits}|${spec.thresholds}|${spec.truncated}|${ctx.serverAvailable}`;
+  const key = `${spec.splits}|${spec.thresholds}|${spec.truncated}|${spec.codecs}|${ctx.serverAvailable}`;
   let list = perModel.get(key);
   if (!list) perModel.set(key, (list = build(m, spec, ctx.serverAvailable)));
   for (const c of list) {

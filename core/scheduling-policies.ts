@@ -3,10 +3,13 @@
 //   spinn           every split × threshold × bit-width, the SLA as given
 //   spinn-no-exits  every split × bit-width, threshold 1 (only the final classifier answers)
 //   device-only     the whole model on the device, no early exits
+//   device-exits    the whole model on the device with early exits at the best threshold within the SLA (SDN /
+//                   BranchyNet on the device: what SPINN's all-device plan must beat)
 //   server-only     the raw input to the server, no early exits
-//   neurosurgeon    best single split for latency (load-aware), no early exits, SLA limits ignored
-//   edgent          split + one exit (the model cut there) maximising accuracy within the SLA's latency deadline,
-//                   blind to server load
+//   neurosurgeon    best single split for latency (load-aware), no early exits, a lossless activation (as
+//                   published: no quantisation), SLA limits ignored
+//   edgent          split + one exit (the model cut there) maximising accuracy within the SLA's latency deadline
+//                   and accuracy floor (it is deadline-driven by design); it sees the live link, not server load
 
 import type { ThresholdProfile } from './manifest.js';
 import type { CostModel } from './plan-estimator.js';
@@ -20,6 +23,8 @@ export interface PolicySpec {
   splits: 'all' | 'device' | 'server';
   /** Edgent-style truncated plans (split × exit) instead of threshold plans. */
   truncated: boolean;
+  /** Which activation codecs: every profiled one, or only exact ones (fp32, lossless, u8 pixels). */
+  codecs: 'all' | 'lossless';
   /** Objective order to use instead of the SLA's. */
   priority?: Objective[];
   /** Which of the SLA's limits apply. */
@@ -31,14 +36,44 @@ export interface PolicySpec {
 const all = (l: SlaLimits) => l;
 
 export const POLICY_SPECS: Record<Policy, PolicySpec> = {
-  spinn: { thresholds: 'all', splits: 'all', truncated: false, limits: all, loadAware: true },
-  'spinn-no-exits': { thresholds: 'none', splits: 'all', truncated: false, limits: all, loadAware: true },
-  'device-only': { thresholds: 'none', splits: 'device', truncated: false, limits: all, loadAware: true },
-  'server-only': { thresholds: 'none', splits: 'server', truncated: false, limits: all, loadAware: true },
+  spinn: { thresholds: 'all', splits: 'all', truncated: false, codecs: 'all', limits: all, loadAware: true },
+  'spinn-no-exits': {
+    thresholds: 'none',
+    splits: 'all',
+    truncated: false,
+    codecs: 'all',
+    limits: all,
+    loadAware: true,
+  },
+  'device-only': {
+    thresholds: 'none',
+    splits: 'device',
+    truncated: false,
+    codecs: 'all',
+    limits: all,
+    loadAware: true,
+  },
+  'device-exits': {
+    thresholds: 'all',
+    splits: 'device',
+    truncated: false,
+    codecs: 'all',
+    limits: all,
+    loadAware: true,
+  },
+  'server-only': {
+    thresholds: 'none',
+    splits: 'server',
+    truncated: false,
+    codecs: 'all',
+    limits: all,
+    loadAware: true,
+  },
   neurosurgeon: {
     thresholds: 'none',
     splits: 'all',
     truncated: false,
+    codecs: 'lossless',
     priority: ['latency'],
     limits: () => ({}),
     loadAware: true,
@@ -47,8 +82,14 @@ export const POLICY_SPECS: Record<Policy, PolicySpec> = {
     thresholds: 'none',
     splits: 'all',
     truncated: true,
+    codecs: 'all',
     priority: ['accuracy', 'latency'],
-    limits: (l) => (l.maxLatencyMs !== undefined ? { maxLatencyMs: l.maxLatencyMs } : {}),
+    // The deadline and the accuracy floor; throughput and cost limits are not part of Edgent's formulation.
+    limits: ({ maxLatencyMs, minAccuracy, maxAccuracyLossPp }) => ({
+      ...(maxLatencyMs !== undefined ? { maxLatencyMs } : {}),
+      ...(minAccuracy !== undefined ? { minAccuracy } : {}),
+      ...(maxAccuracyLossPp !== undefined ? { maxAccuracyLossPp } : {}),
+    }),
     loadAware: false,
   },
 };

@@ -14,6 +14,11 @@ export interface CpuQuota {
   readonly path: string;
   /** Moves a process, with all its threads, into the group. */
   add(pid: number): void;
+  /**
+   * Moves one thread (its tid, e.g. from `/proc/thread-self` inside a worker thread) into the group (cgroup v1's
+   * `tasks` file), leaving the process's other threads where they are.
+   */
+  addThread(tid: number): void;
   /** Removes the group (its processes must have exited or been moved out). */
   remove(): void;
   /** Label for reports, saying how the condition was produced. */
@@ -63,12 +68,16 @@ export function createCpuQuota(name: string, fraction: number, periodUs = 10_000
     add(pid) {
       writeFileSync(join(path, 'cgroup.procs'), String(pid));
     },
+    addThread(tid) {
+      writeFileSync(join(path, 'tasks'), String(tid));
+    },
     remove() {
       try {
-        // Anything still inside goes back to the root group first, or rmdir fails with EBUSY.
-        for (const pid of readFileSync(join(path, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+        // Anything still inside goes back to the root group first, or rmdir fails with EBUSY (thread by thread:
+        // a group may hold single threads of a process whose other threads are elsewhere).
+        for (const tid of readFileSync(join(path, 'tasks'), 'utf8').split('\n').filter(Boolean)) {
           try {
-            writeFileSync(join(ROOT, 'cgroup.procs'), pid);
+            writeFileSync(join(ROOT, 'tasks'), tid);
           } catch {
             /* exited meanwhile */
           }

@@ -158,6 +158,11 @@ export interface EdgeOptions {
   /** API keys the edge accepts (named key0, key1, …): a count of fresh keys (default 1) or the keys. */
   apiKeys?: number | string[];
   vars?: Record<string, string>;
+  /**
+   * Static-assets folder to serve instead of wrangler.toml's (`wrangler dev --assets`): e.g. the evaluation's
+   * manifests whose profile was computed on a calibration half of the test split.
+   */
+  assets?: string;
 }
 
 export interface EdgeService extends Service {
@@ -192,6 +197,7 @@ export async function startEdge(o: EdgeOptions): Promise<EdgeService> {
     '--log-level',
     'warn',
     '--show-interactive-dev-session=false',
+    ...(o.assets ? ['--assets', o.assets] : []),
     ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
   ];
   const { child, log } = launch(process.execPath, args, { WRANGLER_SEND_METRICS: 'false', CI: 'true' });
@@ -232,6 +238,8 @@ export async function startStack(
     apiKeys?: number | string[];
     /** How many backends (default 1), each started with `backend`'s options; the edge gets them as BACKENDS. */
     backendCount?: number;
+    /** The edge's static-assets folder instead of dist/site (see EdgeOptions). */
+    edgeAssets?: string;
   } = {},
 ): Promise<Stack> {
   const token = o.backend?.token ?? `dev-${Math.random().toString(36).slice(2)}`;
@@ -258,6 +266,7 @@ export async function startStack(
       apiKeys: o.apiKeys ?? 1,
       ...(o.edgeVars ? { vars: o.edgeVars } : {}),
       ...(o.edgePort ? { port: o.edgePort } : {}),
+      ...(o.edgeAssets ? { assets: o.edgeAssets } : {}),
     });
   } catch (e) {
     await Promise.all(backends.map((b) => b.stop()));

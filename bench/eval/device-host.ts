@@ -1,21 +1,29 @@
 // The runner's handle on an emulated device: spawns bench/eval/device-process.ts (optionally inside the network
-// namespace of the kernel link), throttles it to its device class with a real cgroup v1 CPU quota while it runs a
-// job, and releases it between jobs so loading clients is not slowed down (loading is setup, not measured).
+// namespace of the kernel link) for one model and device model, and throttles it to its device class with a real
+// cgroup v1 CPU quota while it runs a job — the whole process ('process': cgroup.procs) or only its inference
+// thread ('nn': the thread's id into `tasks`) — and releases it between jobs, so loading clients is not slowed
+// down (loading is setup, not measured).
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createCpuQuota, type CpuQuota } from '../../harness/cpu-quota.js';
 import type { DeviceJob, FromDevice, RequestRecord, ToDevice } from './device-protocol.js';
+import { DEVICE_MODEL_TEXT, type DeviceModel } from './grid.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
 export interface DeviceHostOptions {
-  /** Share of one core (e.g. 0.25). */
-  cpuFraction: number;
+  model: string;
+  deviceModel: DeviceModel;
+  /** Share of one core (e.g. 0.25); setCpu changes it between jobs. */
+  cpu: number;
   edgeUrl: string;
   /** The edge's API key (the stack's), handed to the device's client. */
   apiKey: string;
-  images: number;
+  /** Folder of <model>/manifest.json the device reads (the calibration manifests). */
+  manifestDir: string;
+  /** Name for the cgroup (several hosts may run at once). */
+  name?: string;
   /** Command prefix (e.g. ['ip', 'netns', 'exec', ns]) to run the device inside a network namespace. */
   wrap?: string[];
 }
@@ -27,14 +35,16 @@ export interface DeviceRun {
 
 export class DeviceHost {
   private child!: ChildProcess;
-  private readonly quota: CpuQuota;
+  private quota!: CpuQuota;
+  /** The inference thread's id (device model 'nn'). */
+  private tid: number | undefined;
   private nextId = 0;
   private readonly waiting = new Map<number, { resolve(m: FromDevice): void; reject(e: Error): void }>();
   private progress: ((done: number) => void) | undefined;
   private beforeGo: (() => number | undefined) | undefined;
 
   private constructor(readonly o: DeviceHostOptions) {
-    this.quota = createCpuQuota(`device-${Math.round(o.cpuFraction * 100)}`, o.cpuFraction);
+    this.setCpu(o.cpu);
   }
 
   static async start(o: DeviceHostOptions): Promise<DeviceHost> {
@@ -43,20 +53,28 @@ export class DeviceHost {
     return h;
   }
 
+  /** Changes the device class for the next jobs (a new cgroup with that quota). */
+  setCpu(fraction: number): void {
+    this.quota?.remove();
+    this.quota = createCpuQuota(`${this.o.name ?? 'device'}-${Math.round(fraction * 100)}`, fraction);
+  }
+
+  /** How the device is throttled, for reports. */
   describe(): string {
-    return this.quota.describe();
+    return `${DEVICE_MODEL_TEXT[this.o.deviceModel]}: ${this.quota.describe()}`;
   }
 
   private spawn(): Promise<void> {
-    const script = `${ROOT}bench/eval/device-process.ts`;
     const env = {
       ...process.env,
       SPINN_EDGE_URL: this.o.edgeUrl,
       SPINN_API_KEY: this.o.apiKey,
-      SPINN_IMAGES: String(this.o.images),
+      SPINN_MODEL: this.o.model,
+      SPINN_MANIFEST_DIR: this.o.manifestDir,
+      SPINN_DEVICE_MODEL: this.o.deviceModel,
     };
     const wrap = this.o.wrap ?? [];
-    this.child = fork(script, [], {
+    this.child = fork(`${ROOT}bench/eval/device-process.ts`, [], {
       cwd: ROOT,
       env,
       execArgv: ['--import', 'tsx'],
@@ -65,21 +83,7 @@ export class DeviceHost {
         ? { execPath: wrap[0]!, execArgv: [...wrap.slice(1), process.execPath, '--import', 'tsx'] }
         : {}),
     });
-    this.child.on('message', (m: FromDevice) => {
-      if (m.op === 'progress') return this.progress?.(m.done);
-      if (m.op === 'ready' && m.id >= 0) {
-        this.quota.add(this.child.pid!); // throttle, then let the job start
-        const until = this.beforeGo?.();
-        this.send({ op: 'go', id: m.id, ...(until !== undefined ? { untilEpochMs: until } : {}) });
-        return;
-      }
-      const w = this.waiting.get(m.id);
-      if (!w) return;
-      this.waiting.delete(m.id);
-      this.unthrottle();
-      if (m.op === 'error') w.reject(new Error(`device: ${m.message}`));
-      else w.resolve(m);
-    });
+    this.child.on('message', (m: FromDevice) => this.onMessage(m));
     this.child.on('exit', (code) => {
       for (const w of this.waiting.values()) w.reject(new Error(`device process exited (${code})`));
       this.waiting.clear();
@@ -89,6 +93,29 @@ export class DeviceHost {
     });
   }
 
+  private onMessage(m: FromDevice): void {
+    if (m.op === 'progress') return this.progress?.(m.done);
+    if (m.op === 'ready' && m.id === -1) this.tid = m.tid;
+    if (m.op === 'ready' && m.id >= 0) {
+      this.throttle();
+      const until = this.beforeGo?.();
+      this.send({ op: 'go', id: m.id, ...(until !== undefined ? { untilEpochMs: until } : {}) });
+      return;
+    }
+    const w = this.waiting.get(m.id);
+    if (!w) return;
+    this.waiting.delete(m.id);
+    this.unthrottle();
+    if (m.op === 'error') w.reject(new Error(`device: ${m.message}`));
+    else w.resolve(m);
+  }
+
+  private throttle(): void {
+    if (this.o.deviceModel === 'nn') this.quota.addThread(this.tid!);
+    else this.quota.add(this.child.pid!);
+  }
+
+  /** Back to the root group: cgroup.procs moves every thread of the process, the inference thread included. */
   private unthrottle(): void {
     try {
       writeFileSync('/sys/fs/cgroup/cpu/cgroup.procs', String(this.child.pid));

@@ -1,26 +1,28 @@
-// The messages between the experiment runner and the emulated device (a child process running the real client
+// The messages between the experiment runner and an emulated device (a child process running the real client
 // library on onnxruntime-web, CPU-throttled by the runner). Kept in one place so both sides agree.
 
 import type { SlaInput } from '../../core/sla.js';
-import type { ExecutionPlan } from '../../client/client-options.js';
-import type { LocalContinuation } from '../../client/race.js';
+import type { ExecutionPlan, LocalContinuation } from '../../client/index.js';
 
 export interface DeviceJob {
-  /** SLA for the client (policy included); without one the fixed `plan` runs. */
+  /** SLA for the client (policy included); without one the fixed `plan` runs (probes, forced plans). */
   sla?: SlaInput;
   plan?: Partial<ExecutionPlan>;
-  /** Test-image indices to classify, in order; the first `warmup` answers are not recorded. */
-  images: number[];
-  warmup: number;
-  offloadTimeoutMs: number;
-  /** SPINN's 'hedge' (or 'race'), or 'on-failure' for the plain offloading baselines; see client/race.ts. */
+  /** What the device does with its remaining blocks after offloading (the same options for every policy). */
   localContinuation: LocalContinuation;
+  /** Test-image indices classified first and not recorded (the profiler and the plan settle meanwhile). */
+  warmupImages: number[];
+  /** Test-image indices to classify and record, in order (cycled while `untilEpochMs` has not passed). */
+  images: number[];
+  offloadTimeoutMs: number;
   /** Hard limit per request: a classify that has not settled by then counts as unanswered (hung). */
   hangMs: number;
-  /** Stop early (before the next request) once the wall clock passes this (Date.now ms); for trace runs. */
+  /** Closed loop: keep classifying (cycling `images`) until the wall clock passes this (Date.now ms). */
   untilEpochMs?: number;
   /** Send a progress message after every request (the runner injects failures at chosen points). */
   progress?: boolean;
+  /** Record every block's and exit's device time (the device probe of the oracle's component costs). */
+  steps?: boolean;
 }
 
 /** One measured request. Times in ms; `at` is the wall clock (Date.now) when the request started. */
@@ -34,10 +36,13 @@ export interface RequestRecord {
   split: number;
   threshold: number;
   totalMs: number;
+  /** Device compute (before the split and any local continuation). */
   deviceMs: number;
   serverMs: number | null;
   queueMs: number | null;
   roundTripMs: number | null;
+  /** Blocks the server ran, when it answered. */
+  serverBlocksRun?: number | null;
   bytesSent: number;
   error?: string;
   planSource?: string;
@@ -45,6 +50,8 @@ export interface RequestRecord {
   seen?: { deviceScale: number; bandwidthBps: number; rttMs: number; offloadOverheadMs?: number };
   /** The scheduler's latency estimate for this request's plan, ms. */
   estimatedMs?: number;
+  /** With `steps`: device ms of every block and exit that ran, by index. */
+  stepMs?: { block: number[]; exit: number[] };
 }
 
 export type ToDevice =
@@ -53,7 +60,8 @@ export type ToDevice =
   | { op: 'exit' };
 
 export type FromDevice =
-  | { op: 'ready'; id: number }
+  /** id -1: the process is up; `tid` is the thread running onnxruntime (device model 'nn'). */
+  | { op: 'ready'; id: number; tid?: number }
   | { op: 'progress'; id: number; done: number }
   | { op: 'result'; id: number; records: RequestRecord[]; wallMs: number }
   | { op: 'error'; id: number; message: string };

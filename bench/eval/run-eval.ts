@@ -1,175 +1,171 @@
-// `npm run bench:eval [-- --full] [-- --link kernel]`: reproduces SPINN's experiments (paper §实验, issue 7) on
-// the real stack — the client library on a CPU-throttled device process → the emulated link → the worker on
-// workerd → the backend — measuring every policy side by side in one run. Writes bench/results/eval-<mode>.json,
-// the figures (bench/figures/*.svg) and bench/RESULTS.md (every request's record goes to the untracked
-// bench/out/eval-<mode>-records.json); prints progress on stderr and one JSON line last.
+// `npm run bench:eval [-- --full] [-- --link kernel] [-- --only grid,shared,cost,resilience]`: evaluation v2
+// (issue 16) on the real stack — the client library on a CPU-throttled device process → the emulated link → the
+// worker on workerd → the backend — every system side by side in interleaved repetitions. Calibrates the scheduler
+// on half of the test split first (cached), then runs the grid (with the oracle's probes), K clients on a shared
+// backend, the server-cost SLA and resilience. Writes the records (bench/out/eval-<mode>-records.json), the
+// analysed numbers, the figures and the report — bench/results/eval-full.json, bench/RESULTS.md and bench/figures/
+// only for `--full`; a quick run writes bench/out/eval-quick.json, RESULTS-quick.md and figures-quick/.
+// Progress on stderr; tables in the report; one JSON line last on stdout.
 
 import { Command } from 'commander';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { startStack } from '../../harness/stack.js';
+import { join } from 'node:path';
 import { startLinkProxy } from '../../harness/link-proxy.js';
-import { conditionsAt, type TracePoint } from '../../harness/link-trace.js';
 import { createNetnsLink, type NetnsLink } from '../../harness/netns-link.js';
+import { startStack } from '../../harness/stack.js';
+import { analysePoint, analyseResilience, analyseShared } from './analysis.js';
+import { calibrate, type Calibration } from './calibration.js';
 import { FULL, QUICK } from './config.js';
-import { DeviceHost } from './device-host.js';
-import { measureDeviceClasses } from './device-classes.js';
 import type { EvalContext } from './eval-context.js';
-import { bandwidthExperiment } from './experiments/bandwidth.js';
-import { traceExperiment } from './experiments/dynamic-trace.js';
-import { oracleFor } from './experiments/oracle.js';
+import { gridExperiment, serverCostExperiment } from './experiments/grid.js';
 import { resilienceExperiment } from './experiments/resilience.js';
-import { serverLoadExperiment } from './experiments/server-load.js';
-import { slaExperiment } from './experiments/sla-sweep.js';
+import { sharedServerExperiment } from './experiments/shared-server.js';
 import { drawFigures } from './figures.js';
-import { loadManifest, referenceExits } from './reference-exits.js';
+import { createProgress } from './progress.js';
 import { writeReport } from './report.js';
-import { compact, headline, type EvalResults } from './results.js';
+import { headline, type Analysed, type RunRecords } from './results.js';
+
+const EXPERIMENTS = ['grid', 'shared', 'cost', 'resilience'] as const;
 
 const opts = new Command()
-  .option('--full', 'the full evaluation (100 requests per point, more points; ≈ 15 min here)')
+  .option('--full', 'the full evaluation (≤ 60 min here): the whole grid, 5 repetitions, K up to 16')
   .option('--link <how>', "who limits bandwidth: 'proxy' (user-space) or 'kernel' (tbf in a netns)", 'proxy')
-  .option('--only <list>', 'comma-separated experiments to run (1-6); default all')
+  .option('--only <list>', `comma-separated experiments (${EXPERIMENTS.join(',')}); default all`)
+  .option('--model <id>', 'run the grid for this model only')
   .option(
     '--from <records.json>',
-    'no measuring: recompute the oracle, figures and report from a run’s saved records (bench/out/eval-<mode>-records.json)',
-  )
-  .option(
-    '--device <share>',
-    'device class the experiments run on, as a share of one core (e.g. 0.1)',
-    Number,
+    'no measuring: re-analyse a run’s saved records (bench/out/eval-<mode>-records.json)',
   )
   .parse()
-  .opts<{ full?: boolean; link: string; only?: string; device?: number; from?: string }>();
+  .opts<{ full?: boolean; link: string; only?: string; from?: string; model?: string }>();
 if (opts.link !== 'proxy' && opts.link !== 'kernel') throw new Error('--link must be proxy or kernel');
-if (opts.device !== undefined && !(opts.device > 0 && opts.device <= 1))
-  throw new Error('--device must be in (0, 1]');
+const only = new Set(opts.only ? opts.only.split(',') : EXPERIMENTS);
+for (const x of only)
+  if (!(EXPERIMENTS as readonly string[]).includes(x)) throw new Error(`--only: unknown experiment ${x}`);
 const base = opts.full ? FULL : QUICK;
-// The experiments run on the first device class; --device puts the chosen one first (the others are still measured).
-const cfg = opts.device
-  ? { ...base, deviceClasses: [opts.device, ...base.deviceClasses.filter((d) => d !== opts.device)] }
-  : base;
-const only = new Set((opts.only ?? '1,2,3,4,5,6').split(',').map(Number));
+const cfg = opts.model ? { ...base, grid: base.grid.filter((g) => g.model === opts.model) } : base;
+if (!cfg.grid.length) throw new Error(`--model: no grid spec for ${opts.model}`);
 const ROOT = new URL('../..', import.meta.url).pathname;
+const SITE = join(ROOT, 'bench/out/eval-site');
 const t0 = performance.now();
-const log = (m: string) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(0)} s] ${m}\n`);
+const progress = createProgress(t0);
 
-/** The oracle (from the measured records), the files, the figures, the report and the headline line. */
-async function finish(results: EvalResults): Promise<void> {
-  if (results.bandwidth.length) {
-    log('[6/6 oracle] reference exits of the measured images (onnxruntime-node)');
-    const manifest = loadManifest();
-    const images = [
-      ...new Set(results.bandwidth.flatMap((p) => p.results.flatMap((m) => m.records.map((r) => r.image)))),
-    ];
-    const exits = await referenceExits(images);
-    results.oracle = results.bandwidth.map((p) => oracleFor(manifest, p, exits, results.cfg.accuracyLossPp));
-  }
-  mkdirSync(`${ROOT}bench/results`, { recursive: true });
-  writeFileSync(
-    `${ROOT}bench/results/eval-${results.cfg.mode}.json`,
-    `${JSON.stringify(compact(results), null, 1)}\n`,
-  );
-  // Every request's record too (plan, what the scheduler saw, timings), outside git: for reading a run's decisions.
-  mkdirSync(`${ROOT}bench/out`, { recursive: true });
-  writeFileSync(`${ROOT}bench/out/eval-${results.cfg.mode}-records.json`, JSON.stringify(results));
-  const figures = await drawFigures(results, `${ROOT}bench/figures`);
-  const h = headline(results);
-  writeReport(results, h, figures, `${ROOT}bench/RESULTS.md`);
-  log(`wrote bench/results/eval-${results.cfg.mode}.json, ${figures.length} figures and bench/RESULTS.md`);
+async function calibrations(models: string[]): Promise<Map<string, Calibration>> {
+  const out = new Map<string, Calibration>();
+  for (const m of models) out.set(m, await calibrate(m, SITE, cfg.codecSamples, progress.log));
+  return out;
+}
+
+/** Analysis, files, figures, report and the headline line. */
+async function finish(run: RunRecords, cals: Map<string, Calibration>): Promise<void> {
+  const c = run.cfg;
+  const point = (p: RunRecords['grid'][number]) => {
+    const cal = cals.get(p.point.model)!;
+    return analysePoint(p, c, cal.manifest, cal.exits);
+  };
+  const a: Analysed = {
+    grid: run.grid.map(point),
+    shared: analyseShared(run.shared, c.deadlineMs),
+    serverCost: run.serverCost.map(point),
+    resilience: analyseResilience(run.resilience, c.resilience.slaMs),
+  };
+  const h = headline(run, a);
+  const full = c.mode === 'full';
+  // Only a full run's numbers are kept in git (bench/results/); a quick run's stay in bench/out/.
+  const numbers = full ? 'bench/results/eval-full.json' : 'bench/out/eval-quick.json';
+  mkdirSync(join(ROOT, numbers, '..'), { recursive: true });
+  writeFileSync(join(ROOT, numbers), `${JSON.stringify({ headline: h, ...a }, null, 1)}\n`);
+  const figDir = full ? 'figures' : 'figures-quick';
+  const figures = await drawFigures(a, join(ROOT, full ? 'bench/figures' : 'bench/out/figures-quick'));
+  const report = full ? join(ROOT, 'bench/RESULTS.md') : join(ROOT, 'bench/out/RESULTS-quick.md');
+  writeReport(run, a, h, figures, figDir, report);
+  progress.log(`wrote ${numbers}, ${figures.length} figures and ${report.slice(ROOT.length)}`);
   console.log(JSON.stringify(h));
 }
 
-if (opts.from) {
-  const saved = JSON.parse(readFileSync(opts.from, 'utf8')) as EvalResults;
-  log(`report from ${opts.from} (measured ${saved.startedAt}, ${saved.cfg.mode} mode)`);
-  await finish(saved);
-  process.exit(0);
+async function measure(): Promise<RunRecords> {
+  const models = [
+    ...new Set([
+      ...(only.has('grid') ? cfg.grid.map((g) => g.model) : []),
+      ...(only.has('shared') ? [cfg.shared.model] : []),
+      ...(only.has('cost') ? [cfg.serverCost.point.model] : []),
+      ...(only.has('resilience') ? [cfg.resilience.model] : []),
+    ]),
+  ];
+  const cals = await calibrations(models);
+  progress.log(`SPINN evaluation v2, ${cfg.mode} mode, bandwidth by ${opts.link}`);
+  const stack = await startStack({ backend: { workers: 1 }, edgeAssets: SITE });
+  const cleanups: Array<() => Promise<void> | void> = [() => stack.stop()];
+  try {
+    let netns: NetnsLink | undefined;
+    if (opts.link === 'kernel') {
+      netns = createNetnsLink('spinn-eval', 100);
+      cleanups.push(() => netns!.close());
+    }
+    const proxy = await startLinkProxy({
+      targetPort: Number(new URL(stack.edge.url).port),
+      listenHost: netns?.hostIp ?? '127.0.0.1',
+      bandwidthBy: netns ? 'kernel' : 'proxy',
+    });
+    cleanups.push(() => proxy.close());
+    const ctx: EvalContext = {
+      cfg,
+      stack,
+      proxy,
+      siteDir: SITE,
+      calibrations: cals,
+      bandwidthBy: netns ? 'kernel' : 'proxy',
+      setLink(l) {
+        proxy.set({ mbps: l.mbps, rttMs: l.rttMs });
+        netns?.setRate(l.mbps);
+      },
+      ...(netns ? { wrap: netns.exec } : {}),
+      progress,
+    };
+    const run: RunRecords = {
+      startedAt: new Date().toISOString(),
+      durationS: 0,
+      cfg,
+      host: `${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores visible), Node ${process.version}`,
+      emulation: {
+        bandwidth: netns
+          ? 'kernel tbf on a veth pair into a network namespace (both directions)'
+          : 'user-space TCP link proxy (harness/link-proxy.ts), both directions',
+        delayLossOutage: 'user-space TCP link proxy (harness/link-proxy.ts)',
+      },
+      calibration: Object.fromEntries([...cals].map(([m, c]) => [m, c.text])),
+      grid: [],
+      shared: [],
+      serverCost: [],
+      resilience: [],
+      phaseSeconds: { setup: Math.round((performance.now() - t0) / 1000) },
+    };
+    const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
+      const t = performance.now();
+      const r = await f();
+      run.phaseSeconds[name] = Math.round((performance.now() - t) / 1000);
+      return r;
+    };
+    if (only.has('grid')) run.grid = await timed('grid', () => gridExperiment(ctx));
+    if (only.has('shared')) run.shared = await timed('shared', () => sharedServerExperiment(ctx));
+    if (only.has('cost')) run.serverCost = await timed('cost', () => serverCostExperiment(ctx));
+    if (only.has('resilience')) run.resilience = await timed('resilience', () => resilienceExperiment(ctx));
+    progress.stop();
+    run.durationS = Math.round((performance.now() - t0) / 1000);
+    mkdirSync(join(ROOT, 'bench/out'), { recursive: true });
+    writeFileSync(join(ROOT, `bench/out/eval-${cfg.mode}-records.json`), JSON.stringify(run));
+    await finish(run, cals);
+    return run;
+  } finally {
+    for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
+  }
 }
 
-log(`SPINN evaluation, ${cfg.mode} mode, bandwidth by ${opts.link}`);
-const stack = await startStack({ backend: { workers: 1 } });
-const edgePort = Number(new URL(stack.edge.url).port);
-let netns: NetnsLink | undefined;
-const cleanups: Array<() => Promise<void> | void> = [() => stack.stop()];
-try {
-  if (opts.link === 'kernel') {
-    netns = createNetnsLink('spinn-eval', 100);
-    cleanups.push(() => netns!.close());
-  }
-  const proxy = await startLinkProxy({
-    targetPort: edgePort,
-    listenHost: netns?.hostIp ?? '127.0.0.1',
-    bandwidthBy: netns ? 'kernel' : 'proxy',
-  });
-  cleanups.push(() => proxy.close());
-  const spawn = (cpuFraction: number) =>
-    DeviceHost.start({
-      cpuFraction,
-      edgeUrl: proxy.url,
-      apiKey: stack.apiKey,
-      images: 1000,
-      ...(netns ? { wrap: netns.exec } : {}),
-    });
-  const device = await spawn(cfg.deviceClasses[0]!);
-  cleanups.push(() => device.close());
-  let traceTimer: NodeJS.Timeout | undefined;
-  const ctx: EvalContext = {
-    cfg,
-    stack,
-    proxy,
-    device,
-    bandwidthBy: netns ? 'kernel' : 'proxy',
-    setLink(c) {
-      clearInterval(traceTimer);
-      proxy.set(c);
-      netns?.setRate(c.mbps);
-    },
-    followTrace(trace: TracePoint[]) {
-      return () => {
-        proxy.follow(trace);
-        if (netns) {
-          const start = performance.now();
-          let last = NaN;
-          traceTimer = setInterval(() => {
-            const c = conditionsAt(trace, performance.now() - start);
-            if (c.mbps !== last) netns!.setRate((last = c.mbps));
-          }, 100);
-        }
-      };
-    },
-    log,
-  };
-  const results: EvalResults = {
-    startedAt: new Date().toISOString(),
-    durationS: 0,
-    cfg,
-    host: `${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores visible), Node ${process.version}`,
-    emulation: {
-      bandwidth: netns
-        ? 'kernel tbf on a veth pair into a network namespace (both directions)'
-        : 'user-space TCP link proxy (harness/link-proxy.ts), both directions',
-      delayLossOutage: 'user-space TCP link proxy (harness/link-proxy.ts)',
-      device: `client in a child process under cgroup v1 CPU quota (${device.describe()})`,
-    },
-    deviceClasses: [],
-    bandwidth: [],
-    serverLoad: [],
-    sla: [],
-    trace: undefined,
-    resilience: [],
-    oracle: [],
-  };
-  results.deviceClasses = await measureDeviceClasses(ctx, spawn);
-  if (only.has(1) || only.has(6)) results.bandwidth = await bandwidthExperiment(ctx);
-  if (only.has(2)) results.serverLoad = await serverLoadExperiment(ctx);
-  if (only.has(3)) results.sla = await slaExperiment(ctx);
-  if (only.has(4)) results.trace = await traceExperiment(ctx);
-  ctx.setLink({ mbps: 100, rttMs: 0 });
-  if (only.has(5)) results.resilience = await resilienceExperiment(ctx);
-  results.durationS = Math.round((performance.now() - t0) / 1000);
-  await finish(results);
-} finally {
-  for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => undefined);
-}
+if (opts.from) {
+  const saved = JSON.parse(readFileSync(opts.from, 'utf8')) as RunRecords;
+  progress.log(`report from ${opts.from} (measured ${saved.startedAt}, ${saved.cfg.mode} mode)`);
+  const models = [...new Set(saved.grid.map((p) => p.point.model))];
+  await finish(saved, await calibrations(models));
+} else await measure();
 process.exit(0);

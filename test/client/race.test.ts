@@ -55,7 +55,7 @@ function slowOrt(inner: OrtModule, ms: number): OrtModule {
 
 /**
  * Makes "the server answers first" true by construction: the device's first block after `split` waits until the
- * client has read the offload's answer, and a turn of the event loop more, by which time the race has seen it (the
+ * client has read the offload's answer (or seen its connection fail), and a turn of the event loop more, by which time the race has seen it (the
  * client's read → decode → race bookkeeping is one chain of microtasks). No speed of either side can change who wins.
  */
 function serverFirst(split: number): Pick<SpinnClientOptions, 'fetch' | 'ort'> {
@@ -64,7 +64,14 @@ function serverFirst(split: number): Pick<SpinnClientOptions, 'fetch' | 'ort'> {
     if (init?.method !== 'POST' || !String(input).endsWith('/v1/infer')) return fetch(input, init);
     let open!: () => void;
     answered = new Promise((r) => (open = r));
-    const res = await fetch(input, init);
+    let res: Response;
+    try {
+      res = await fetch(input, init);
+    } catch (e) {
+      // A reset or refused connection is the offload's answer too: the device's rest may run once it is seen.
+      setImmediate(open);
+      throw e;
+    }
     const buf = await res.arrayBuffer();
     const out = new Response(buf, { status: res.status, headers: res.headers });
     out.arrayBuffer = () => {
@@ -201,7 +208,9 @@ describe('SpinnClient offload and race', () => {
 
   it('connection reset → device-fallback with the right label', async () => {
     await edge.configure({ mode: 'reset' });
-    const r = await client().classify(samples[4]!.pixels, { plan: { split: 4, threshold: 1 } });
+    // Gated: the reset is seen before the device's rest may run (ungated, a loaded machine let the device's hedge
+    // finish first once: device-race).
+    const r = await client(serverFirst(4)).classify(samples[4]!.pixels, { plan: { split: 4, threshold: 1 } });
     expect(r.decidedBy).toBe('device-fallback');
     expect(r.offloadError?.reason).toBe('network');
     expect(r.label).toBe(finalLabel(4));
@@ -209,7 +218,11 @@ describe('SpinnClient offload and race', () => {
   });
 
   it('edge unreachable (closed port) → device-fallback, never rejects', async () => {
-    const c = client({ edgeUrl: 'http://127.0.0.1:9', modelBaseUrl: `${edge.url}/v1/models/${MODEL_ID}/` });
+    const c = client({
+      ...serverFirst(12),
+      edgeUrl: 'http://127.0.0.1:9',
+      modelBaseUrl: `${edge.url}/v1/models/${MODEL_ID}/`,
+    });
     const r = await c.classify(samples[5]!.pixels, { plan: { split: 12, threshold: 1 } });
     expect(r.decidedBy).toBe('device-fallback');
     expect(r.offloadError?.reason).toBe('network');
@@ -231,7 +244,9 @@ describe('SpinnClient offload and race', () => {
 
   it('HTTP 500 and a `failed` result → device-fallback', async () => {
     await edge.configure({ mode: 'http-500' });
-    const a = await client().classify(samples[7]!.pixels, { plan: { split: 4, threshold: 1 } });
+    // Gated like the `failed` case below: the 500 is read before the device's rest may run (ungated, a loaded machine
+    // once let the device finish first: device-race).
+    const a = await client(serverFirst(4)).classify(samples[7]!.pixels, { plan: { split: 4, threshold: 1 } });
     expect(a).toMatchObject({ decidedBy: 'device-fallback', label: finalLabel(7), cancelledServer: false });
     expect(a.offloadError).toMatchObject({ reason: 'http', httpStatus: 500 });
     await edge.configure({ mode: 'status-failed' });

@@ -56,4 +56,51 @@ describe.skipIf(!cpuQuotaAvailable())('createCpuQuota on this machine', () => {
       quota.remove();
     }
   });
+
+  it('throttles one thread of a process and leaves the others at full speed', async () => {
+    const quota = createCpuQuota('thread-test', 0.05);
+    try {
+      // The child's worker thread says its tid, waits for 'go' on stdin, then it and the main thread both count
+      // loop turns for 1 s of wall time; the child prints worker turns / main turns.
+      const child = spawn(
+        process.execPath,
+        [
+          '-e',
+          `const { Worker } = require('node:worker_threads');
+           const spin = 'let n = 0; const t0 = Date.now(); while (Date.now() - t0 < 1000) n++;';
+           const w = new Worker(\`const { parentPort } = require('node:worker_threads');
+             parentPort.postMessage(require('node:fs').readlinkSync('/proc/thread-self'));
+             parentPort.once('message', () => { \${spin} parentPort.postMessage(n); });\`, { eval: true });
+           w.once('message', (tid) => {
+             console.log(tid.split('/').pop());
+             process.stdin.once('data', () => {
+               w.postMessage('go');
+               eval(spin + 'globalThis.mainTurns = n;');
+               w.once('message', (n) => { console.log(n / globalThis.mainTurns); process.exit(0); });
+             });
+           });`,
+        ],
+        { stdio: ['pipe', 'pipe', 'inherit'] },
+      );
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      await new Promise<void>((resolve) => {
+        const poll = setInterval(() => {
+          if (!out.includes('\n')) return;
+          clearInterval(poll);
+          resolve();
+        }, 10);
+      });
+      quota.addThread(Number(out.split('\n')[0]));
+      child.stdin.write('go\n');
+      await new Promise((resolve) => child.on('exit', resolve));
+      const ratio = Number(out.trim().split('\n')[1]);
+      console.log(`[cpu-quota] throttled worker thread / main thread loop turns: ${ratio.toFixed(3)}`);
+      // 5 % of a core against a main thread that is not throttled (at least a shared core's share of it).
+      expect(ratio).toBeGreaterThan(0);
+      expect(ratio).toBeLessThan(0.5);
+    } finally {
+      quota.remove();
+    }
+  });
 });

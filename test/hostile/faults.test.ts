@@ -121,7 +121,8 @@ describe('faults under load', () => {
             a.result = decodeResult(bytes);
           else a.error = new TextDecoder().decode(bytes.subarray(0, 300));
         } catch (e) {
-          a.error = (e as Error).message;
+          const cause = (e as Error & { cause?: { code?: string; message?: string } }).cause;
+          a.error = `${(e as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ''}`;
         }
         answers.push(a);
       }
@@ -275,6 +276,8 @@ describe('faults under load', () => {
       phases,
     };
     console.log(`[faults] ${JSON.stringify(summary)}`);
+    if (lost.length)
+      console.log(`[faults] lost: ${lost.map((a) => `${a.requestId}: ${a.error}`).join('; ')}`);
     expect(unclear.map((a) => `${a.requestId} ${a.status} ${a.result?.error ?? a.error}`)).toEqual([]);
     expect(disagreements).toEqual([]);
     expect(clientErrors).toEqual([]);

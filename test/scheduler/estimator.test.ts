@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { codecOptionsBySplit } from '../../core/codec-options.js';
 import { costModel, estimatePlan, estimateTruncated, offlineServerMs } from '../../core/plan-estimator.js';
 import { schedulerContext, serverLoadFactor, type SchedulerContext } from '../../core/scheduler-context.js';
-import { tinyManifest } from './support/tiny-manifest.js';
+import { q8Codec, tinyManifest } from './support/tiny-manifest.js';
 
 const m = costModel(tinyManifest());
 const thr = (x: number) => m.thresholds.find((t) => t.threshold === x)!;
@@ -102,28 +102,7 @@ describe('context and profile helpers', () => {
     expect(codecOptionsBySplit(tinyManifest()).get(2)).toEqual([
       { spec: { scheme: 'fp32' }, bits: 32, bytes: 50, accuracyDelta: 0, encodeMs: 0, decodeMs: 0 },
     ]);
-    const entry = {
-      split: 2,
-      scheme: 'quant' as const,
-      bits: 8,
-      meanBytes: 10,
-      encodeMsP50: 0.5,
-      encodeMsP95: 1,
-      decodeMsP50: 0.25,
-      decodeMsP95: 1,
-      accuracyChangePp: -0.5,
-      accuracyChangePpByThreshold: [0, -0.2, -0.4, -0.5],
-    };
-    const withCodec = tinyManifest({
-      codec: {
-        host: 'h',
-        runtime: 'r',
-        measuredAt: 'x',
-        accuracySamples: 1,
-        sizeSamples: 1,
-        entries: [entry],
-      },
-    });
+    const withCodec = tinyManifest({ codec: q8Codec(2, 10) });
     const model = costModel(withCodec);
     const q8 = model.splits.find((s) => s.split === 2)!.options[1]!;
     expect(q8).toMatchObject({

@@ -8,7 +8,7 @@ import type { SchedulerContext } from '../../core/scheduler-context.js';
 import { decisionToPlan, lexicographicPick, schedule } from '../../core/scheduler.js';
 import { parseSla, SlaError, type SlaInput } from '../../core/sla.js';
 import { planSchema } from '../../core/wire.js';
-import { tinyManifest } from './support/tiny-manifest.js';
+import { q8Codec, tinyManifest } from './support/tiny-manifest.js';
 
 const manifest = tinyManifest();
 const base: SchedulerContext = {
@@ -154,6 +154,37 @@ describe('baseline policies', () => {
       split: 0,
       exit: 1,
     });
+  });
+
+  it('edgent keeps the accuracy floor beside the deadline', () => {
+    // 9 ms leaves only exit 0 on the device (accuracy 0.7), 20 pp under the best (0.9): a 5 pp floor rules it out.
+    const d = run(
+      { policy: 'edgent', limits: { maxLatencyMs: 9, maxAccuracyLossPp: 5 } },
+      { bandwidthBps: 1e6 },
+    );
+    expect(d.feasible).toBe(false);
+    expect(d.reason).toMatch(/maxAccuracyLossPp 5/);
+  });
+
+  it('device-exits: every block on the device, the best threshold within the SLA', () => {
+    // thr 0.8: 0.3 · 2·(1 + 2 + 0.5) + 0.7 · 23 = 18.2 ms beats thr 1 (23 ms); thr 0.5 and 0 break a 5 pp floor.
+    const d = run({ policy: 'device-exits', limits: { maxAccuracyLossPp: 5 } }, { bandwidthBps: 1e6 });
+    expect(d).toMatchObject({ split: 4, threshold: 0.8, candidates: 4 });
+    expect(d.estimate.latencyMs).toBeCloseTo(18.2, 9);
+    // a 1 pp floor leaves only threshold 1
+    expect(run({ policy: 'device-exits', limits: { maxAccuracyLossPp: 1 } })).toMatchObject({
+      split: 4,
+      threshold: 1,
+    });
+  });
+
+  it('neurosurgeon sends a lossless activation; spinn-no-exits may quantise', () => {
+    const withQ8 = tinyManifest({ codec: q8Codec(0, 5) });
+    const sched = (policy: 'neurosurgeon' | 'spinn-no-exits') =>
+      schedule({ manifest: withQ8, sla: parseSla({ policy, priority: ['latency'] }), context: base });
+    // at 1 kB/s q8 at split 0 costs 10 + 5 + 1 + server ≈ 17.5 ms < device 23 ms; fp32 there costs 111 ms.
+    expect(sched('spinn-no-exits')).toMatchObject({ split: 0, bits: 8 });
+    expect(sched('neurosurgeon')).toMatchObject({ split: 4, bits: 32 });
   });
 
   it('spinn-no-exits: every split, threshold 1', () => {

@@ -109,9 +109,7 @@ describe('Durable Object storage retention', () => {
     expect((await fetch(`${brief.url}/v1/requests/${expiring[0]}`, { headers: brief.auth })).status).toBe(
       404,
     );
-    // 400 cancels and a few hundred footprint calls: 25-37 s on a busy machine, past the default 60 s beside two CPU
-    // hogs (load average 20). The wait for the alarms is bounded by its own poll above.
-  }, 180_000);
+  }, 180_000); // 400 cancels and a wait for 200 alarms: over a minute on a loaded 2-core machine
 
   it('a cancel claimed by its offload becomes a request kept for REQUEST_RETENTION_MS, not the tombstone window', async () => {
     const msg = offload();

@@ -7,12 +7,18 @@
 import type { Tensor } from 'onnxruntime-common';
 import { softmax, top1 } from '../../core/exit-policy.js';
 import { codecLabel, QUANT_BITS, type CodecSpec, type QuantGranularity } from '../../core/codec-spec.js';
-import { sendsPixels, type CodecMeasurement, type ModelManifest } from '../../core/manifest.js';
+import {
+  sendsPixels,
+  type CodecMeasurement,
+  type CodecProfile,
+  type ModelManifest,
+} from '../../core/manifest.js';
 import type { SessionProvider, TensorFactory } from '../../core/progressive-executor.js';
 import { decodeTensor, encodeTensor } from '../../core/tensor-codec.js';
 import type { LabelledImages } from '../dataset/labelled-images.js';
 import type { ExitTable } from './exit-table.js';
 import { preprocessBatch } from './exit-table.js';
+import { hostLabel } from './latency-profile.js';
 import { thresholdProfile } from './threshold-profile.js';
 
 export interface CodecProfileOptions {
@@ -23,6 +29,20 @@ export interface CodecProfileOptions {
   /** Thresholds to report the change at (the profile's grid). */
   thresholds: number[];
   onProgress?: (done: number) => void;
+}
+
+/** A codec pass as the manifest's `profile.codec` section, labelled with this host and runtime. */
+export function codecSection(
+  r: Pick<CodecProfileResult, 'accuracySamples' | 'sizeSamples' | 'entries'>,
+): CodecProfile {
+  return {
+    host: hostLabel(),
+    runtime: `node ${process.version}, onnxruntime-node cpu`,
+    measuredAt: new Date().toISOString(),
+    accuracySamples: r.accuracySamples,
+    sizeSamples: r.sizeSamples,
+    entries: r.entries,
+  };
 }
 
 export interface CodecProfileResult {

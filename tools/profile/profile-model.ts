@@ -9,9 +9,9 @@ import { progressBar } from '../cli/progress.js';
 import { firstOf, type LabelledImages } from '../dataset/labelled-images.js';
 import { nodeSessions, nodeTensor } from '../runtime/node-sessions.js';
 import { webSessions, webTensor } from '../runtime/web-sessions.js';
-import { profileCodec } from './codec-profile.js';
+import { codecSection, profileCodec } from './codec-profile.js';
 import { buildExitTable, type ExitTable } from './exit-table.js';
-import { hostLabel, measureLatency } from './latency-profile.js';
+import { measureLatency } from './latency-profile.js';
 import { exitAccuracies, thresholdProfile } from './threshold-profile.js';
 
 export interface ProfileModelOptions {
@@ -71,14 +71,7 @@ export async function profileModel(
     });
     bar.stop();
     codecSeconds = (performance.now() - t0) / 1000;
-    codec = {
-      host: hostLabel(),
-      runtime: `node ${process.version}, onnxruntime-node cpu`,
-      measuredAt: new Date().toISOString(),
-      accuracySamples: r.accuracySamples,
-      sizeSamples: r.sizeSamples,
-      entries: r.entries,
-    };
+    codec = codecSection(r);
   }
   let latency = previous?.latency ?? [];
   if (o.latency !== false && !o.codecOnly) latency = await measureBoth(dir, manifest, ds, o);

@@ -2,7 +2,7 @@
 // device blocks 1,2,3,4 ms and exits 0.5,1 ms; server blocks 0.1..0.4 ms and exits 0.05,0.1 ms; exit 0 after
 // block 1, the final exit after block 3; split bytes 100, 200, 50, 50.
 
-import type { ModelManifest, ModelProfile } from '../../../core/manifest.js';
+import type { CodecProfile, ModelManifest, ModelProfile } from '../../../core/manifest.js';
 
 const sha = '0'.repeat(64);
 const t = (name: string, shape: number[]) => ({ name, shape, dtype: 'float32' as const });
@@ -76,4 +76,21 @@ export function tinyManifest(extraProfile: Partial<ModelProfile> = {}): ModelMan
       ...extraProfile,
     },
   };
+}
+
+/** A codec profile with one 8-bit entry at `split` of `meanBytes` (encode 0.5 ms, decode 0.25 ms, −0.5 pp). */
+export function q8Codec(split: number, meanBytes: number): CodecProfile {
+  const entry = {
+    split,
+    scheme: 'quant' as const,
+    bits: 8,
+    meanBytes,
+    encodeMsP50: 0.5,
+    encodeMsP95: 1,
+    decodeMsP50: 0.25,
+    decodeMsP95: 1,
+    accuracyChangePp: -0.5,
+    accuracyChangePpByThreshold: [0, -0.2, -0.4, -0.5],
+  };
+  return { host: 'h', runtime: 'r', measuredAt: 'x', accuracySamples: 1, sizeSamples: 1, entries: [entry] };
 }
