@@ -4,17 +4,21 @@
 // (surviving eviction) until an alarm deletes it: REQUEST_RETENTION_MS (an hour) after an offload first reached it,
 // or CANCEL_TOMBSTONE_MS (a minute) after a cancel for an id no offload has claimed, so random cancels leave nothing
 // behind for long. The id belongs to the API key that first used it: any other key is told it does not exist.
-// A record's size is bounded (boundRecord), so storage per request is too.
+// A record's size is bounded (boundRecord), so storage per request is too. Which backend of the fleet takes the
+// offload is the router's choice (offload-router.ts); the record keeps the one that holds the request, so a cancel
+// or the stop of a timed-out call reaches that backend.
 
 import { DurableObject } from 'cloudflare:workers';
 import type { BackendLoad } from '../core/scheduler-context.js';
 import type { ResultMessage } from '../core/wire.js';
-import { backendCancel, backendInfer, type BackendCancelAnswer } from './backend-client.js';
+import { backendCancel, type BackendCancelAnswer } from './backend-client.js';
 import { readConfig, type Env } from './env.js';
+import { routeOffload } from './offload-router.js';
 import {
   boundRecord,
   isFinal,
   newRecord,
+  type PublicRecord,
   publicRecord,
   resultFields,
   resultMessageOf,
@@ -73,7 +77,7 @@ export class RequestState extends DurableObject<Env> {
   }
 
   /** The stored record, or null for an id this object never saw or that `owner` does not own (nothing is written). */
-  async snapshot(owner: string): Promise<Omit<RequestRecord, 'owner'> | null> {
+  async snapshot(owner: string): Promise<PublicRecord | null> {
     return this.record?.owner === owner ? publicRecord(this.record) : null;
   }
 
@@ -103,10 +107,13 @@ export class RequestState extends DurableObject<Env> {
     this.inflight = controller;
     // Start the backend call before persisting `running`: a Durable Object holds outgoing requests made after a
     // write until that write is durable (output gate), which put ~15 ms of local storage flush on every request.
-    const pending = backendInfer(config, input.body, controller.signal);
+    const pending = routeOffload(this.env, config, input, controller.signal, {
+      onDispatch: (b) => void (record.backend = { name: b.name, url: b.url, kind: b.kind }),
+      waitUntil: (work) => this.ctx.waitUntil(work),
+    });
     await this.save(record, { confirmed: false, keepForMs: config.requestRetentionMs });
 
-    const outcome = await pending;
+    const { outcome } = await pending;
     this.inflight = null;
     const load = outcome.kind === 'result' && outcome.result.load ? { load: outcome.result.load } : {};
     if (record.status === 'cancelled') {
@@ -184,7 +191,7 @@ export class RequestState extends DurableObject<Env> {
     transition(record, 'cancelled');
     this.inflight?.abort();
     this.inflight = null;
-    this.cancelling = backendCancel(readConfig(this.env), requestId);
+    this.cancelling = this.cancelOnBackend(record);
     try {
       await this.save(record);
       record.backendCancel = await this.cancelling;
@@ -213,11 +220,18 @@ export class RequestState extends DurableObject<Env> {
 
   /** Tells the backend to stop a request whose answer we gave up on; its reply is kept in the record. */
   private cancelAbandoned(record: RequestRecord): void {
-    const done = backendCancel(readConfig(this.env), record.requestId).then(async (answer) => {
+    const done = this.cancelOnBackend(record).then(async (answer) => {
       record.backendCancel = answer;
       await this.save(record, { confirmed: false });
     });
     this.ctx.waitUntil(done);
+  }
+
+  /** Asks the backend that holds the request to stop it. */
+  private cancelOnBackend(record: RequestRecord): Promise<BackendCancelAnswer> {
+    if (!record.backend)
+      return Promise.resolve({ ok: true, skipped: 'no backend was holding the request; nothing to stop' });
+    return backendCancel(readConfig(this.env), record.backend, record.requestId);
   }
 
   private cancelReply(record: RequestRecord, backend: BackendCancelAnswer): CancelReply {
