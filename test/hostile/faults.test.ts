@@ -8,6 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpinnClient } from '../../client/index.js';
 import { loadOrtWebForNode } from '../../client/node/ort-node.js';
@@ -103,17 +104,25 @@ describe('faults under load', () => {
     let seq = 0;
     let running = true;
 
+    // The raw senders' own connection pool. workerd closes a connection idle for 5 s; Node's fetch keeps idle sockets
+    // for 4 s on coarse timers, so a socket last used while the clients loaded their models (then idle while they
+    // compile, seconds on a loaded machine) can be handed to a sender just as workerd closes it: `fetch failed`
+    // (UND_ERR_SOCKET) before the edge ever saw the request, one per sender that drew such a socket (the 1–4 "lost"
+    // of loaded full runs; a 5.5 s busy-wait before the load reproduces all 4). Their own pool only ever holds
+    // sockets the senders keep busy, so a lost request here is one the edge lost.
+    const senderPool = new Agent({ keepAliveTimeout: 1_000, keepAliveMaxTimeout: 1_000 });
     const sender = async (s: number) => {
       while (running) {
         const k = known[seq % known.length]!;
         const requestId = `fault-${s}-${seq++}`;
         const a: Answer = { requestId, sender: s, status: 'lost', expected: k };
         try {
-          const res = await fetch(`${worker.url}/v1/infer`, {
+          const res = await undiciFetch(`${worker.url}/v1/infer`, {
             method: 'POST',
             headers: { 'content-type': WIRE_CONTENT_TYPE, ...bearer(worker.apiKeys[s]!) },
-            body: k.body(requestId) as BodyInit,
+            body: k.body(requestId),
             signal: AbortSignal.timeout(60_000),
+            dispatcher: senderPool,
           });
           a.status = res.status;
           const bytes = new Uint8Array(await res.arrayBuffer());
@@ -224,6 +233,7 @@ describe('faults under load', () => {
     running = false;
     await Promise.all(load);
     await Promise.all(clients.map((c) => c.dispose()));
+    await senderPool.close();
 
     // Accounting.
     const lost = answers.filter((a) => a.status === 'lost');
