@@ -69,8 +69,13 @@ describe('examples/browser with the packed client', () => {
     console.log(`[browser example] via the edge: ${JSON.stringify(r)}`);
     expect(r).toMatchObject({ label: ANKLE_BOOT, className: 'Ankle boot', split: 5 });
     expect(r.bytesSent).toBeGreaterThan(0);
-    const rec = await fetch(`${worker.url}/v1/requests/${String(r.requestId)}`, { headers: worker.auth });
-    expect(rec.status, 'the edge saw the request').toBe(200);
+    // The request's record may be written just after the answer reached the page: poll for it.
+    const recordStatus = async () => {
+      const rec = await fetch(`${worker.url}/v1/requests/${String(r.requestId)}`, { headers: worker.auth });
+      await rec.arrayBuffer();
+      return rec.status;
+    };
+    await expect.poll(recordStatus, { message: 'the edge saw the request', timeout: 10_000 }).toBe(200);
   });
 
   it('classifies the sample on the device alone (split = every block)', async () => {
