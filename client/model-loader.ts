@@ -1,7 +1,8 @@
 // Downloads a model's manifest and ONNX files, validates the manifest against the core contract, verifies every
 // file's SHA-256 before it is used, and caches files by hash. Concurrent requests for one file share one download.
 
-import { parseManifest, type ModelManifest } from '../core/manifest.js';
+import type { ModelManifest } from '../core/manifest.js';
+import { parseManifest } from './checks/manifest.js';
 import { ModelLoadError } from './errors.js';
 import type { ModelFileCache } from './model-cache.js';
 import type { ModelSource } from './model-source.js';

@@ -5,7 +5,8 @@
 import type { CodecSpec } from '../core/codec-spec.js';
 import type { Sla } from '../core/sla.js';
 import { encodePixels, encodeTensor, type EncodedTensor } from '../core/tensor-codec.js';
-import { PROTOCOL_VERSION, type ClientContext, type OffloadMessage } from '../core/wire.js';
+import type { ClientContext, OffloadMessage } from '../core/wire.js';
+import { PROTOCOL_VERSION } from '../core/wire-envelope.js';
 import type { ExecutionPlan } from './client-options.js';
 
 /**

@@ -2,7 +2,9 @@
 // longer needs the answer, DELETE the request. Neither ever rejects: every network, HTTP or protocol failure is
 // returned as a value, because the caller's answer to all of them is the same — finish on the device.
 
-import { decodeResult, WIRE_CONTENT_TYPE, type ResultMessage } from '../core/wire.js';
+import type { ResultMessage } from '../core/wire.js';
+import { WIRE_CONTENT_TYPE } from '../core/wire-envelope.js';
+import { decodeResult } from './checks/wire.js';
 
 /** Why an offload produced no usable result. */
 export type OffloadFailure =

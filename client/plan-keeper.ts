@@ -12,7 +12,8 @@ import { costModel, offlineServerMs } from '../core/plan-estimator.js';
 import { schedulerContext } from '../core/scheduler-context.js';
 import { decisionToPlan, schedule } from '../core/scheduler.js';
 import type { Sla } from '../core/sla.js';
-import { planSchema, type ClientContext, type Plan, type ResultMessage } from '../core/wire.js';
+import type { ClientContext, Plan, ResultMessage } from '../core/wire.js';
+import { parsePlan } from './checks/wire.js';
 import { describeError } from './offload.js';
 import type { PlanResolver, PlanSource } from './plan-resolver.js';
 
@@ -88,7 +89,7 @@ export class PlanKeeper {
       const text = await res.text();
       const ms = Math.max(0, this.o.now() - t0 - ((this.o.busyMs?.() ?? 0) - busy0));
       if (!res.ok) throw new Error(`edge answered HTTP ${res.status}: ${text.slice(0, 300)}`);
-      const plan = planSchema.parse((JSON.parse(text) as { plan?: unknown }).plan);
+      const plan = parsePlan((JSON.parse(text) as { plan?: unknown }).plan);
       this.profiler.observeTransfer(body.length + text.length, ms);
       this.adopt(plan, 'edge');
       this.lastError = undefined;

@@ -3,7 +3,7 @@
 // waits, and returns whichever answer comes first — never failing because the network or the server did.
 
 import type { ModelManifest } from '../core/manifest.js';
-import { parseSla } from '../core/sla.js';
+import { parseSla } from './checks/sla.js';
 import {
   runProgressive,
   type ExecutorStep,
@@ -14,7 +14,8 @@ import { chooseCodec } from '../core/codec-choice.js';
 import type { CodecSpec } from '../core/codec-spec.js';
 import { checkActivationValues, checkOffloadFields, OffloadError } from '../core/offload-validation.js';
 import { specOf } from '../core/tensor-codec.js';
-import { encodeMessage, type OffloadMessage, type Plan } from '../core/wire.js';
+import type { OffloadMessage, Plan } from '../core/wire.js';
+import { encodeMessage } from '../core/wire-envelope.js';
 import { deviceResult, offloadedResult, type CallBase, type ClassifyResult } from './classify-result.js';
 import {
   resolveOptions,

@@ -4,7 +4,8 @@
 // than the transfer time the smaller payload saves at the current bandwidth, else send raw fp32.
 
 import type { CodecSpec } from './codec-spec.js';
-import { sendsPixels, type CodecMeasurement, type ModelManifest } from './manifest.js';
+import type { CodecMeasurement, ModelManifest } from './manifest.js';
+import { sendsPixels } from './manifest-rules.js';
 
 /** The accuracy budget the client uses when neither the caller nor the plan says otherwise, in pp. */
 export const DEFAULT_ACCURACY_BUDGET_PP = 0.3;

@@ -4,7 +4,8 @@
 // only option.
 
 import { codecBits, type CodecSpec } from './codec-spec.js';
-import { sendsPixels, type ModelManifest } from './manifest.js';
+import type { ModelManifest } from './manifest.js';
+import { sendsPixels } from './manifest-rules.js';
 
 /** One way to send the activation at a split. */
 export interface CodecOption {

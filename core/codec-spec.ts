@@ -1,38 +1,19 @@
 // What a plan asks the codec for (`fp32`, `lossless`, or `quant` at 8/6/4 bits), separate from the full header an
 // encoded tensor carries (core/tensor-codec.ts), which adds what only the encoder knows (scales, counts). Plans, the
 // manifest's codec profile and the codec choice all speak this small type; it lives apart so the manifest and the
-// wire format can both import it without pulling in each other.
+// wire format can both import it without pulling in each other. Its zod schemas are core/codec-spec-schema.ts, so
+// importing these types and helpers costs no validation code.
 
-import { z } from 'zod';
+import type { z } from 'zod';
+import type { codecSpecSchema, quantGranularitySchema } from './codec-spec-schema.js';
 
 /** Bit-widths of the lossy scheme, smallest first (the order the accuracy-aware choice tries them in). */
 export const QUANT_BITS = [4, 6, 8] as const;
 export type QuantBits = (typeof QUANT_BITS)[number];
 
 /** Per-tensor: one (min, step) pair; per-channel: one per channel (axis 1). */
-export const quantGranularitySchema = z.enum(['tensor', 'channel']);
 export type QuantGranularity = z.infer<typeof quantGranularitySchema>;
 
-export const quantBitsSchema = z.union([z.literal(4), z.literal(6), z.literal(8)]);
-
-export const codecSpecSchema = z.discriminatedUnion('scheme', [
-  /** Raw little-endian float32. */
-  z.object({ scheme: z.literal('fp32') }),
-  /**
-   * The input image as uint8 pixels at model resolution, one byte per value, exact: what a client sends for a
-   * server-only request of a model with preprocessing (core/input-pixels.ts); the server normalises it.
-   */
-  z.object({ scheme: z.literal('u8') }),
-  /** Zero bitmap + the non-zero float32 values, deflated: bit-exact. */
-  z.object({ scheme: z.literal('lossless') }),
-  /** Zero bitmap + non-zero values linearly quantised to `bits`, deflated. */
-  z.object({
-    scheme: z.literal('quant'),
-    bits: quantBitsSchema,
-    /** Defaults to DEFAULT_GRANULARITY when absent. */
-    granularity: quantGranularitySchema.optional(),
-  }),
-]);
 export type CodecSpec = z.infer<typeof codecSpecSchema>;
 
 /**

@@ -4,7 +4,8 @@
 // a server-only request computes on exactly the values the client would have computed on. The edge and the backend
 // both check offloads with `pixelPayloadProblem`; the backend converts with `offloadInput`.
 
-import { sendsPixels, type ModelManifest } from './manifest.js';
+import type { ModelManifest } from './manifest.js';
+import { sendsPixels } from './manifest-rules.js';
 import { normalizePixels } from './preprocess.js';
 
 /** Why a tensor with this codec scheme cannot enter the model at `split` (undefined when it can). */

@@ -7,7 +7,8 @@
 // OffloadError naming the problem; the services answer it with HTTP 400 and its message.
 
 import { offloadInput, pixelPayloadProblem } from './input-pixels.js';
-import { splitInfo, type ModelManifest } from './manifest.js';
+import type { ModelManifest } from './manifest.js';
+import { splitInfo } from './manifest-rules.js';
 import {
   CodecError,
   checkHeader,

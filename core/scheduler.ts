@@ -10,7 +10,8 @@ import { enumerateCandidates, type Candidate } from './plan-candidates.js';
 import { costModel, type Estimate } from './plan-estimator.js';
 import type { SchedulerContext } from './scheduler-context.js';
 import { POLICY_SPECS, policyContext, policyObjectives, type PolicySpec } from './scheduling-policies.js';
-import { objectiveOrder, type Objective, type Policy, type Sla, type SlaLimits } from './sla.js';
+import { objectiveOrder, type Objective, type Policy } from './sla-objectives.js';
+import type { Sla, SlaLimits } from './sla.js';
 import type { Plan } from './wire.js';
 
 export interface Decision {

@@ -4,22 +4,16 @@
 // the SLA arrives from clients over the network.
 
 import { z } from 'zod';
+import { OBJECTIVES, POLICIES, SlaError } from './sla-objectives.js';
 
-/** SPINN's objectives. Each is turned into a "smaller is better" metric by the scheduler. */
-export const OBJECTIVES = ['latency', 'throughput', 'serverCost', 'deviceCost', 'accuracy'] as const;
-export type Objective = (typeof OBJECTIVES)[number];
-
-/** Scheduling policies: SPINN itself and the baselines it is compared with, all run by the same engine. */
-export const POLICIES = [
-  'spinn',
-  'spinn-no-exits',
-  'device-only',
-  'device-exits',
-  'server-only',
-  'neurosurgeon',
-  'edgent',
-] as const;
-export type Policy = (typeof POLICIES)[number];
+export {
+  OBJECTIVES,
+  POLICIES,
+  SlaError,
+  objectiveOrder,
+  type Objective,
+  type Policy,
+} from './sla-objectives.js';
 
 const positive = z.number().finite().positive();
 const nonNegative = z.number().finite().nonnegative();
@@ -68,13 +62,6 @@ export type SlaInput = z.input<typeof slaSchema>;
 
 export const DEFAULT_SLA: Sla = slaSchema.parse({});
 
-export class SlaError extends Error {
-  override readonly name = 'SlaError';
-  constructor(readonly issues: string[]) {
-    super(`invalid SLA: ${issues.join('; ')}`);
-  }
-}
-
 /** Validates an SLA (plain JSON from a client) and fills in defaults; throws SlaError naming every problem. */
 export function parseSla(input: unknown): Sla {
   const r = slaSchema.safeParse(input ?? {});
@@ -82,9 +69,4 @@ export function parseSla(input: unknown): Sla {
     throw new SlaError(r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
   }
   return r.data;
-}
-
-/** The full objective order: the SLA's priority, then the remaining objectives in default order. */
-export function objectiveOrder(priority: readonly Objective[]): Objective[] {
-  return [...priority, ...OBJECTIVES.filter((o) => !priority.includes(o))];
 }

@@ -5,29 +5,19 @@
 // model (split, shape, codec fields, payload, values) is core/offload-validation.ts.
 
 import { z } from 'zod';
-import { MsgpackError, packMsgpack, unpackMsgpack } from './msgpack.js';
-import { describeValue, validationMessage } from './public-error.js';
+import { validationMessage } from './public-error.js';
+import { PROTOCOL_VERSION, unpack, WireError } from './wire-envelope.js';
 import { slaSchema } from './sla.js';
-import { codecSpecSchema, quantBitsSchema, quantGranularitySchema } from './codec-spec.js';
+import { codecSpecSchema, quantBitsSchema, quantGranularitySchema } from './codec-spec-schema.js';
 import type { CodecHeader, EncodedTensor } from './tensor-codec.js';
 
-/**
- * Current protocol version. Peers reject any other with a clear error (HTTP 400 at the edge) naming the versions
- * they speak (SPOKEN_PROTOCOL_VERSIONS).
- * 1: raw fp32 activations only. 2: compressed codecs (sparse bitmap + quantisation + deflate), the SLA and
- * scheduler fields (plan estimates, context), Edgent-style truncated exits, and the server's load in results.
- * 3: small messages. No `kind` (the route says what a body is); an offload carries `context` and `sla` only when
- * the client asks the edge to plan again, and `debug` when it wants the plan's reasons; a result carries the next
- * plan only when it differs from the plan the offload ran, its reasons, estimates and the backend's load only on
- * `debug`, and (from the edge) no `requestId`: the answer belongs to the request that asked.
- */
-export const PROTOCOL_VERSION = 3;
-
-/** Every protocol version this code reads and writes (today only the current one). */
-export const SPOKEN_PROTOCOL_VERSIONS: readonly number[] = [PROTOCOL_VERSION];
-
-/** MIME type of msgpack bodies on every hop. */
-export const WIRE_CONTENT_TYPE = 'application/vnd.spinn+msgpack';
+export {
+  encodeMessage,
+  PROTOCOL_VERSION,
+  SPOKEN_PROTOCOL_VERSIONS,
+  WIRE_CONTENT_TYPE,
+  WireError,
+} from './wire-envelope.js';
 
 /**
  * Largest offload body the edge accepts by default (its MAX_OFFLOAD_BYTES): the largest fp32 activation served is
@@ -41,10 +31,6 @@ export const DEFAULT_MAX_OFFLOAD_BYTES = 1024 * 1024;
  * oversized body is always refused at the edge, never half-sent to the backend.
  */
 export const DEFAULT_BACKEND_MAX_BODY_BYTES = DEFAULT_MAX_OFFLOAD_BYTES + 64 * 1024;
-
-export class WireError extends Error {
-  override readonly name = 'WireError';
-}
 
 export const requestIdSchema = z
   .string()
@@ -224,31 +210,6 @@ export const planRequestSchema = z.object({
 export type PlanRequest = z.infer<typeof planRequestSchema>;
 
 export type WireMessage = OffloadMessage | ResultMessage;
-
-export function encodeMessage(msg: WireMessage): Uint8Array {
-  return packMsgpack(msg);
-}
-
-function unpack(body: Uint8Array): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = unpackMsgpack(body);
-  } catch (e) {
-    if (e instanceof MsgpackError) throw new WireError(`body is not valid msgpack: ${e.message}`);
-    throw e;
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new WireError('body must be a msgpack map');
-  }
-  const v = (value as Record<string, unknown>).v;
-  if (typeof v !== 'number' || !SPOKEN_PROTOCOL_VERSIONS.includes(v)) {
-    throw new WireError(
-      `unsupported protocol version ${describeValue(v)}; this server speaks ${SPOKEN_PROTOCOL_VERSIONS.join(', ')} ` +
-        '(update the client library)',
-    );
-  }
-  return value as Record<string, unknown>;
-}
 
 function check<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value);

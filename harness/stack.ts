@@ -1,6 +1,6 @@
-// Starts the real SPINN-TS stack on loopback — the inference backend (Node + onnxruntime-node) and the edge worker
-// under `wrangler dev` (local workerd) with fresh API keys, as deployed — for the demo, the integration tests and
-// the benchmarks, and stops it cleanly. Each service runs in its own process group and is stopped by signalling the group, because killing only
+// Starts the real SPINN-TS stack on loopback — one or more inference backends (Node + onnxruntime-node) and the edge
+// worker under `wrangler dev` (local workerd) with fresh API keys, as deployed — for the demo, the integration tests
+// and the benchmarks, and stops it cleanly. Each service runs in its own process group and is stopped by signalling the group, because killing only
 // `npx` leaves workerd children behind.
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -150,7 +150,10 @@ export async function startBackend(o: BackendOptions = {}): Promise<Service> {
 
 export interface EdgeOptions {
   port?: number;
-  backendUrl: string;
+  /** The one backend (BACKEND_URL), or give `backends`. */
+  backendUrl?: string;
+  /** The fleet: BACKENDS entries, `url[;weight=w][;name=n]` (worker/backends-config.ts); wins over backendUrl. */
+  backends?: string[];
   token?: string;
   /** API keys the edge accepts (named key0, key1, …): a count of fresh keys (default 1) or the keys. */
   apiKeys?: number | string[];
@@ -176,7 +179,7 @@ export async function startEdge(o: EdgeOptions): Promise<EdgeService> {
   const state = mkdtempSync(join(tmpdir(), 'spinn-wrangler-'));
   const keys = await makeApiKeys(o.apiKeys ?? 1);
   const vars = {
-    BACKEND_URL: o.backendUrl,
+    ...(o.backends ? { BACKENDS: o.backends.join(',') } : { BACKEND_URL: o.backendUrl ?? '' }),
     ...(o.token ? { BACKEND_TOKEN: o.token } : {}),
     // Hashes only: the keys themselves never leave this process.
     ...(keys.keys.length ? { API_KEYS: keys.apiKeysVar } : {}),
@@ -216,7 +219,10 @@ export async function startEdge(o: EdgeOptions): Promise<EdgeService> {
 }
 
 export interface Stack {
+  /** The first backend (the only one unless `backends` asked for more). */
   backend: Service;
+  /** Every backend, named `backend-<index>` at the edge (BACKENDS in that order). */
+  backends: Service[];
   edge: EdgeService;
   token: string;
   /** The edge's first API key, for clients (`SpinnClient({ apiKey })`). */
@@ -233,16 +239,32 @@ export async function startStack(
     edgePort?: number;
     /** API keys of the edge: a count of fresh keys (default 1) or the keys (see EdgeOptions). */
     apiKeys?: number | string[];
+    /** How many backends (default 1), each started with `backend`'s options; the edge gets them as BACKENDS. */
+    backendCount?: number;
     /** The edge's static-assets folder instead of dist/site (see EdgeOptions). */
     edgeAssets?: string;
   } = {},
 ): Promise<Stack> {
   const token = o.backend?.token ?? `dev-${Math.random().toString(36).slice(2)}`;
-  const backend = await startBackend({ ...o.backend, token });
+  const count = o.backendCount ?? 1;
+  // A fixed port only makes sense for a single backend.
+  const { port, ...shared } = o.backend ?? {};
+  const started = await Promise.allSettled(
+    Array.from({ length: count }, () =>
+      startBackend({ ...shared, token, ...(count === 1 && port ? { port } : {}) }),
+    ),
+  );
+  const backends = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(backends.map((b) => b.stop()));
+    throw failed.reason;
+  }
+  const backend = backends[0]!;
   let edge: EdgeService;
   try {
     edge = await startEdge({
-      backendUrl: backend.url,
+      ...(count === 1 ? { backendUrl: backend.url } : { backends: backends.map((b) => b.url) }),
       token,
       apiKeys: o.apiKeys ?? 1,
       ...(o.edgeVars ? { vars: o.edgeVars } : {}),
@@ -250,12 +272,13 @@ export async function startStack(
       ...(o.edgeAssets ? { assets: o.edgeAssets } : {}),
     });
   } catch (e) {
-    await backend.stop();
+    await Promise.all(backends.map((b) => b.stop()));
     throw e;
   }
   const apiKey = edge.apiKeys[0] ?? '';
   const stack: Stack = {
     backend,
+    backends,
     edge,
     token,
     apiKey,
@@ -263,7 +286,7 @@ export async function startStack(
     // Stops the services the stack holds now: an experiment may have replaced a killed backend with a new one.
     async stop() {
       await stack.edge.stop();
-      await stack.backend.stop();
+      await Promise.all([...new Set([stack.backend, ...stack.backends])].map((b) => b.stop()));
     },
   };
   return stack;

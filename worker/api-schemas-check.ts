@@ -7,11 +7,13 @@ import type {
   backendCancelSchema,
   backendHealthSchema,
   cancelAnswerSchema,
+  fleetMemberSchema,
   requestRecordSchema,
 } from './api-schemas.js';
 import type { BackendCancelAnswer, BackendHealth } from './backend-client.js';
 import type { publicRecord } from './request-record.js';
 import type { CancelReply } from './request-state.js';
+import type { FleetMember } from './fleet-health.js';
 
 type Sends<Schema extends z.ZodType, T extends z.output<Schema>> = T;
 
@@ -20,4 +22,5 @@ export type ApiSchemaChecks = [
   Sends<typeof cancelAnswerSchema, CancelReply>,
   Sends<typeof backendCancelSchema, BackendCancelAnswer>,
   Sends<typeof backendHealthSchema, BackendHealth>,
+  Sends<typeof fleetMemberSchema, FleetMember>,
 ];

@@ -35,17 +35,48 @@ export const backendHealthSchema = z.object({
   ms: z.number().nonnegative(),
 });
 
+const routingViewSchema = z
+  .object({
+    inRotation: z.boolean(),
+    ejectedForMs: z.number().nonnegative(),
+    ejections: z.number().int().nonnegative(),
+    inflight: z.number().int().nonnegative(),
+    estimatedOutstanding: z.number().nonnegative(),
+    reportedLoad: backendLoadSchema.nullable(),
+    picks: z.number().int().nonnegative(),
+  })
+  .describe("The edge's routing state for the backend in this isolate (worker/backend-pool.ts).");
+
+export const fleetMemberSchema = backendHealthSchema.extend({
+  name: z.string().describe('The name BACKENDS (or OIP_BACKENDS) gives it; request records show it.'),
+  kind: z.enum(['spinn', 'oip']).describe('A SPINN backend, or an Open Inference Protocol v2 server.'),
+  url: z.string(),
+  weight: z.number().positive(),
+  serving: z.boolean().describe('Answered, and neither draining nor unavailable.'),
+  load: backendLoadSchema.optional(),
+  routing: routingViewSchema.nullable(),
+});
+
 export const healthAnswerSchema = z.object({
-  status: z.enum(['ok', 'degraded']),
+  status: z
+    .enum(['ok', 'degraded'])
+    .describe('`ok` when every backend answers its health route within 1.5 s; else `degraded`.'),
   worker: z.object({
     ok: z.literal(true),
     protocolVersion: z.literal(PROTOCOL_VERSION),
     models: z.array(z.string()),
   }),
-  backend: backendHealthSchema.extend({
-    url: z.string().nullable(),
-    tokenConfigured: z.boolean(),
-  }),
+  backend: backendHealthSchema
+    .extend({
+      url: z.string().nullable(),
+      tokenConfigured: z.boolean(),
+      error: z.string().nullable().optional(),
+    })
+    .describe(
+      'The fleet as a one-backend edge always showed it: the first backend, `reachable` when any answers; `url` null and `error` saying what to set without one.',
+    ),
+  backends: z.array(fleetMemberSchema).describe('Every backend: BACKENDS, then OIP_BACKENDS.'),
+  notice: z.string().optional().describe('A configuration remark that does not stop the edge.'),
 });
 
 export const modelListSchema = z.object({
@@ -82,6 +113,12 @@ export const requestRecordSchema = z.object({
     .nullable(),
   error: z.string().nullable(),
   backendCancel: backendCancelSchema.nullable(),
+  backend: z
+    .string()
+    .nullable()
+    .describe(
+      'Name of the backend that holds (or last held) the request; null before one was chosen. Never its URL.',
+    ),
 });
 
 export const cancelAnswerSchema = z.object({

@@ -1,8 +1,10 @@
-// The worker's side of the backend's internal API (POST /infer, POST /cancel/:id, GET /health): bearer-token auth,
-// timeouts, and every failure mode mapped to a value instead of an exception, so the request state machine can
-// record exactly what happened (answered, cancelled by us, timed out, unreachable, answered garbage).
+// The worker's side of a SPINN backend's internal API (POST /infer, POST /cancel/:id, GET /health) for one backend
+// of the fleet: bearer-token auth, timeouts, and every failure mode mapped to a value instead of an exception, so
+// the router and the request state machine can record exactly what happened (answered, cancelled by us, timed out,
+// unreachable, answered garbage). Which backend to call is the router's choice (offload-router.ts).
 
 import { WIRE_CONTENT_TYPE, WireError, decodeResult, type ResultMessage } from '../core/wire.js';
+import type { BackendSpec } from './backends-config.js';
 import type { WorkerConfig } from './env.js';
 
 export type InferOutcome =
@@ -10,6 +12,7 @@ export type InferOutcome =
   /** Our own AbortController fired because the request was cancelled. */
   | { kind: 'aborted' }
   | { kind: 'timeout'; error: string }
+  /** No HTTP answer at all: connection refused, reset or closed, DNS. */
   | { kind: 'unreachable'; error: string }
   | { kind: 'bad-response'; error: string; httpStatus: number };
 
@@ -31,67 +34,99 @@ export interface BackendHealth {
 }
 
 const CANCEL_TIMEOUT_MS = 3_000;
-const HEALTH_TIMEOUT_MS = 1_500;
+export const HEALTH_TIMEOUT_MS = 1_500;
 
-function headers(config: WorkerConfig, extra: Record<string, string> = {}): Headers {
+/** The bearer token for a backend: BACKEND_TOKEN for SPINN backends, OIP_TOKEN for OIP servers. */
+export function backendHeaders(
+  config: WorkerConfig,
+  backend: BackendRef,
+  extra: Record<string, string> = {},
+): Headers {
   const h = new Headers(extra);
-  if (config.backendToken) h.set('authorization', `Bearer ${config.backendToken}`);
+  const token = backend.kind === 'oip' ? config.oipToken : config.backendToken;
+  if (token) h.set('authorization', `Bearer ${token}`);
   return h;
 }
 
-/** The backend's URL for `path`, or null when BACKEND_URL is missing (config.backendUrlProblem says why). */
-function endpoint(config: WorkerConfig, path: string): string | null {
-  return config.backendUrl === null ? null : `${config.backendUrl}${path}`;
-}
-
-function describe(e: unknown): string {
+export function describeError(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
 }
 
+/** Where a call goes: what a request record keeps of the backend that holds it. */
+export type BackendRef = Pick<BackendSpec, 'name' | 'url' | 'kind'>;
+
+export type CallFailure = Extract<InferOutcome, { kind: 'aborted' | 'timeout' | 'unreachable' }>;
+
 /**
- * Forwards the offload bytes to the backend. `signal` is the caller's cancel signal; the timeout is added here.
+ * A fetch whose answer (headers and body) must arrive within `timeoutMs`, stoppable by `signal` (the caller's
+ * cancel). Resolves to the response and its bytes, or to why there is none.
  */
+export async function fetchWithin(
+  backend: BackendRef,
+  path: string,
+  init: RequestInit,
+  signal: AbortSignal,
+  timeoutMs: number,
+): Promise<{ res: Response; bytes: Uint8Array } | CallFailure> {
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(), timeoutMs);
+  try {
+    const res = await fetch(`${backend.url}${path}`, {
+      ...init,
+      signal: AbortSignal.any([signal, timeout.signal]),
+    });
+    return { res, bytes: new Uint8Array(await res.arrayBuffer()) };
+  } catch (e) {
+    if (signal.aborted) return { kind: 'aborted' };
+    if (timeout.signal.aborted)
+      return { kind: 'timeout', error: `backend did not answer within ${timeoutMs} ms (${backend.name})` };
+    return { kind: 'unreachable', error: `backend unreachable (${backend.name}): ${describeError(e)}` };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function snippet(bytes: Uint8Array): string {
+  return new TextDecoder().decode(bytes.subarray(0, 500));
+}
+
+/** Forwards the offload bytes to a SPINN backend. `signal` is the caller's cancel signal. */
 export async function backendInfer(
   config: WorkerConfig,
+  backend: BackendSpec,
   body: Uint8Array,
   signal: AbortSignal,
 ): Promise<InferOutcome> {
-  const url = endpoint(config, '/infer');
-  if (url === null) return { kind: 'unreachable', error: config.backendUrlProblem! };
-  const timeout = new AbortController();
-  const timer = setTimeout(() => timeout.abort(), config.backendTimeoutMs);
-  const both = AbortSignal.any([signal, timeout.signal]);
+  const headers = backendHeaders(config, backend, {
+    'content-type': WIRE_CONTENT_TYPE,
+    accept: WIRE_CONTENT_TYPE,
+  });
+  const got = await fetchWithin(
+    backend,
+    '/infer',
+    { method: 'POST', headers, body },
+    signal,
+    config.backendTimeoutMs,
+  );
+  if ('kind' in got) return got;
+  const { res, bytes } = got;
+  const type = res.headers.get('content-type') ?? '';
+  if (!type.toLowerCase().startsWith(WIRE_CONTENT_TYPE)) {
+    return {
+      kind: 'bad-response',
+      httpStatus: res.status,
+      error: `backend answered HTTP ${res.status} (${type || 'no content type'}) from ${backend.name}: ${snippet(bytes)}`,
+    };
+  }
   try {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: headers(config, { 'content-type': WIRE_CONTENT_TYPE, accept: WIRE_CONTENT_TYPE }),
-      body,
-      signal: both,
-    });
-    const bytes = new Uint8Array(await res.arrayBuffer());
-    const type = res.headers.get('content-type') ?? '';
-    if (!type.toLowerCase().startsWith(WIRE_CONTENT_TYPE)) {
-      const text = new TextDecoder().decode(bytes.subarray(0, 500));
-      return {
-        kind: 'bad-response',
-        httpStatus: res.status,
-        error: `backend answered HTTP ${res.status} (${type || 'no content type'}): ${text}`,
-      };
-    }
-    try {
-      return { kind: 'result', result: decodeResult(bytes), httpStatus: res.status };
-    } catch (e) {
-      const msg = e instanceof WireError ? e.message : describe(e);
-      return { kind: 'bad-response', httpStatus: res.status, error: `backend result unreadable: ${msg}` };
-    }
+    return { kind: 'result', result: decodeResult(bytes), httpStatus: res.status };
   } catch (e) {
-    if (signal.aborted) return { kind: 'aborted' };
-    if (timeout.signal.aborted) {
-      return { kind: 'timeout', error: `backend did not answer within ${config.backendTimeoutMs} ms` };
-    }
-    return { kind: 'unreachable', error: `backend unreachable at ${config.backendUrl}: ${describe(e)}` };
-  } finally {
-    clearTimeout(timer);
+    const msg = e instanceof WireError ? e.message : describeError(e);
+    return {
+      kind: 'bad-response',
+      httpStatus: res.status,
+      error: `backend result unreadable (${backend.name}): ${msg}`,
+    };
   }
 }
 
@@ -104,33 +139,41 @@ async function readJsonOrText(res: Response): Promise<unknown> {
   }
 }
 
-export async function backendCancel(config: WorkerConfig, requestId: string): Promise<BackendCancelAnswer> {
-  const url = endpoint(config, `/cancel/${encodeURIComponent(requestId)}`);
-  if (url === null) return { ok: false, error: `backend cancel failed: ${config.backendUrlProblem}` };
+export async function backendCancel(
+  config: WorkerConfig,
+  backend: BackendRef,
+  requestId: string,
+): Promise<BackendCancelAnswer> {
+  if (backend.kind === 'oip') {
+    return {
+      ok: true,
+      skipped: `backend ${backend.name} speaks the Open Inference Protocol, which has no cancel; the edge closed its call`,
+    };
+  }
   try {
-    const res = await fetch(url, {
+    const res = await fetch(`${backend.url}/cancel/${encodeURIComponent(requestId)}`, {
       method: 'POST',
-      headers: headers(config, { accept: 'application/json' }),
+      headers: backendHeaders(config, backend, { accept: 'application/json' }),
       signal: AbortSignal.timeout(Math.min(CANCEL_TIMEOUT_MS, config.backendTimeoutMs)),
     });
     return { ok: res.ok, httpStatus: res.status, body: await readJsonOrText(res) };
   } catch (e) {
-    return { ok: false, error: `backend cancel failed: ${describe(e)}` };
+    return { ok: false, error: `backend cancel failed (${backend.name}): ${describeError(e)}` };
   }
 }
 
-export async function backendHealth(config: WorkerConfig): Promise<BackendHealth> {
+/** A SPINN backend's GET /health, or an OIP server's GET /v2/health/ready. */
+export async function backendHealth(config: WorkerConfig, backend: BackendSpec): Promise<BackendHealth> {
   const started = Date.now();
-  const url = endpoint(config, '/health');
-  if (url === null) return { reachable: false, error: config.backendUrlProblem!, ms: 0 };
+  const path = backend.kind === 'oip' ? '/v2/health/ready' : '/health';
   try {
-    const res = await fetch(url, {
-      headers: headers(config, { accept: 'application/json' }),
+    const res = await fetch(`${backend.url}${path}`, {
+      headers: backendHeaders(config, backend, { accept: 'application/json' }),
       signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS),
     });
     const body = await readJsonOrText(res);
     return { reachable: res.ok, httpStatus: res.status, body, ms: Date.now() - started };
   } catch (e) {
-    return { reachable: false, error: describe(e), ms: Date.now() - started };
+    return { reachable: false, error: describeError(e), ms: Date.now() - started };
   }
 }

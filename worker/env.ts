@@ -2,14 +2,22 @@
 // its settings from `readConfig` so a missing or malformed var has one default and one place that parses it.
 
 import { DEFAULT_MAX_OFFLOAD_BYTES } from '../core/wire.js';
+import { readBackends, type BackendSpec } from './backends-config.js';
 
 /**
  * The worker's bindings: what wrangler.toml declares, as `wrangler types` generates them into
  * worker-configuration.d.ts (`npm run worker:types`; test/worker/deploy-config.test.ts fails while that file is stale),
- * plus the one binding wrangler.toml never declares. Vars are documented in wrangler.toml and the root README's
- * Configuration; secrets (BACKEND_URL and BACKEND_TOKEN and API_KEYS in production) in docs/deploy.md.
+ * plus the bindings wrangler.toml never declares. Vars are documented in wrangler.toml and the root README's
+ * Configuration; secrets (BACKENDS and BACKEND_TOKEN and API_KEYS in production, OIP_BACKENDS and OIP_TOKEN when
+ * used) in docs/deploy.md.
  */
 export interface Env extends Cloudflare.Env {
+  /** The one-backend form of BACKENDS (worker/backends-config.ts), honoured while BACKENDS is unset. */
+  BACKEND_URL?: string;
+  /** Open Inference Protocol v2 servers for server-only requests: JSON (worker/backends-config.ts). Optional. */
+  OIP_BACKENDS?: string;
+  /** Bearer token sent to the OIP_BACKENDS servers (never BACKEND_TOKEN: they may belong to someone else). */
+  OIP_TOKEN?: string;
   /**
    * `"true"` lets a worker with no API_KEYS serve requests addressed to a loopback host (wrangler dev, tests) without
    * a key. Only .dev.vars sets it (never wrangler.toml); anything else, or any other host, fails closed. Ignored once
@@ -19,14 +27,17 @@ export interface Env extends Cloudflare.Env {
 }
 
 export interface WorkerConfig {
-  /** The backend's base URL without a trailing slash; null when BACKEND_URL is unset or not an http(s) URL. */
-  backendUrl: string | null;
-  /** Why `backendUrl` is null, for the operator (503 bodies, /healthz, logs); null when it is set. */
-  backendUrlProblem: string | null;
+  /** The fleet: SPINN backends (BACKENDS, or BACKEND_URL), then OIP servers (OIP_BACKENDS); empty with a problem. */
+  backends: BackendSpec[];
+  /** Why there is no usable fleet, for the operator (503 bodies, /healthz, logs); null when there is one. */
+  backendsProblem: string | null;
+  /** A configuration remark that does not stop the edge (shown in /healthz). */
+  backendsNotice: string | null;
   models: string[];
   maxOffloadBytes: number;
   backendTimeoutMs: number;
   backendToken: string | undefined;
+  oipToken: string | undefined;
   requestRetentionMs: number;
   maxInflightPerKey: number;
   corsOrigins: string[];
@@ -52,41 +63,18 @@ function commaList(value: string | undefined): string[] {
     .filter(Boolean);
 }
 
-/**
- * BACKEND_URL has no default: a guessed backend (loopback, say) would turn a forgotten setting into offloads sent
- * nowhere. Unset or malformed, the worker says so instead (worker/backend-configured.ts).
- */
-function parseBackendUrl(value: string | undefined): { url: string | null; problem: string | null } {
-  const raw = (value ?? '').trim();
-  if (!raw) {
-    return {
-      url: null,
-      problem:
-        'BACKEND_URL is not set: this edge has no backend. Locally set it in .dev.vars or with --var; deployed, ' +
-        '`wrangler secret put BACKEND_URL --env production` (docs/deploy.md)',
-    };
-  }
-  let parsed: URL;
-  try {
-    parsed = new URL(raw);
-  } catch {
-    return { url: null, problem: `BACKEND_URL ${JSON.stringify(raw)} is not a URL` };
-  }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
-    return { url: null, problem: `BACKEND_URL ${JSON.stringify(raw)} is not an http(s) URL` };
-  }
-  return { url: raw.replace(/\/+$/, ''), problem: null };
-}
-
 export function readConfig(env: Env): WorkerConfig {
-  const backend = parseBackendUrl(env.BACKEND_URL);
+  // No default backend: a guessed one (loopback, say) would turn a forgotten setting into offloads sent nowhere.
+  const fleet = readBackends(env);
   return {
-    backendUrl: backend.url,
-    backendUrlProblem: backend.problem,
+    backends: fleet.backends,
+    backendsProblem: fleet.problem,
+    backendsNotice: fleet.notice,
     models: commaList(env.MODELS),
     maxOffloadBytes: positiveNumber(env.MAX_OFFLOAD_BYTES, DEFAULT_MAX_OFFLOAD_BYTES),
     backendTimeoutMs: positiveNumber(env.BACKEND_TIMEOUT_MS, DEFAULT_BACKEND_TIMEOUT_MS),
     backendToken: env.BACKEND_TOKEN || undefined,
+    oipToken: env.OIP_TOKEN || undefined,
     requestRetentionMs: positiveNumber(env.REQUEST_RETENTION_MS, DEFAULT_REQUEST_RETENTION_MS),
     maxInflightPerKey: positiveNumber(env.MAX_INFLIGHT_PER_KEY, DEFAULT_MAX_INFLIGHT_PER_KEY),
     corsOrigins: commaList(env.CORS_ORIGINS),

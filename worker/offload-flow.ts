@@ -1,7 +1,10 @@
 // The offload's critical path at the edge: the backend call starts as soon as the offload is valid, and the
 // request's Durable Object (the single truth for the id) is consulted beside it, never before it:
-//   1. backend `POST /infer` (which backend: `pickBackend`, the seam for routing between backends);
-//   2. at the same time `claim` in the RequestState object: a reused id (409) or a cancel that came first
+//   1. the backend call through the router (offload-router.ts: the least-loaded healthy backend, one retry
+//      elsewhere when the first never took the request);
+//   2. at the same time `claim` in the RequestState object, naming the backend the router chose (a failover names
+//      the next one with `dispatched`), so a cancel reaches the backend that holds the request; a reused id (409)
+//      or a cancel that came first
 //      (`cancelled`) aborts the backend call, and the answer waits for this verdict (it is in long before the
 //      backend answers);
 //   3. at the same time `untilCancelled`: a cancel while the backend works aborts the fetch at once;
@@ -11,8 +14,9 @@
 // offload reaches it before the claim says "cancel came first".
 
 import { encodeMessage, type OffloadMessage, type ResultMessage } from '../core/wire.js';
-import { backendCancel, backendInfer, type InferOutcome } from './backend-client.js';
+import { backendCancel, type BackendRef, type InferOutcome } from './backend-client.js';
 import type { Env, WorkerConfig } from './env.js';
+import { routeOffload, type RoutedOutcome } from './offload-router.js';
 import { httpError } from './http-error.js';
 import { EMPTY_FIELDS, pickTimes, resultFields, type ResultFields } from './request-record.js';
 import type { FinishInput } from './request-state.js';
@@ -26,9 +30,9 @@ export interface OffloadAnswer {
   claimMs: number;
 }
 
-/** Where this offload goes. One backend today; multi-backend routing decides here. */
-export function pickBackend(config: WorkerConfig): WorkerConfig {
-  return config;
+/** What a record keeps of a backend: its name, URL and kind (not its weight or models). */
+function refOf(b: BackendRef): BackendRef {
+  return { name: b.name, url: b.url, kind: b.kind };
 }
 
 function failedOrCancelled(
@@ -97,18 +101,25 @@ export async function runOffload(
   offload: OffloadMessage,
   owner: string,
 ): Promise<OffloadAnswer> {
+  const { requestId, modelId, split, threshold } = offload;
   // The backend gets a body re-encoded from the validated message, never the client's bytes.
   const body = encodeMessage(offload);
-  const backend = pickBackend(config);
   const controller = new AbortController();
-  const stub = env.REQUEST_STATE.get(env.REQUEST_STATE.idFromName(offload.requestId));
-  const { requestId, modelId, split, threshold } = offload;
-  // The claim is sent first, so the object normally holds the record before the backend sees the offload; the
-  // answer still waits only for whichever of the two takes longer.
+  const stub = env.REQUEST_STATE.get(env.REQUEST_STATE.idFromName(requestId));
+  // The router picks the first backend synchronously (before its first await), so the claim can name it; a later
+  // pick (failover) is told to the object with `dispatched`.
+  let first: BackendRef | null = null;
+  let claimSent = false;
   const t0 = Date.now();
-  const claiming = stub.claim({ requestId, owner, modelId, split, threshold });
-  const call = backendInfer(backend, body, controller.signal).then((o) => ({ o, ms: Date.now() - t0 }));
-  const claim = await claiming;
+  const call = routeOffload(env, config, { requestId, modelId, split, threshold, body }, controller.signal, {
+    onDispatch: (b) => {
+      if (!claimSent) first = refOf(b);
+      else ctx.waitUntil(stub.dispatched(refOf(b)));
+    },
+    waitUntil: (work) => ctx.waitUntil(work),
+  }).then((routed) => ({ routed, ms: Date.now() - t0 }));
+  claimSent = true;
+  const claim = await stub.claim({ requestId, owner, modelId, split, threshold, backend: first });
   const claimMs = Date.now() - t0;
   if (claim.kind !== 'claimed') {
     controller.abort();
@@ -126,7 +137,8 @@ export async function runOffload(
     () => undefined, // the object went away; the backend's answer still stands
   );
   ctx.waitUntil(watch);
-  const { o: outcome, ms } = await call;
+  const { routed, ms } = await call;
+  const outcome = routed.outcome;
   if (cancelled) {
     // A cancel reached the object while the backend worked: it wins whatever the backend said.
     const fields = outcome.kind === 'result' ? resultFields(outcome.result) : null;
@@ -140,11 +152,21 @@ export async function runOffload(
   }
   const s = settle(offload, outcome);
   ctx.waitUntil(stub.finish(s.finish));
-  if (outcome.kind === 'timeout') {
-    // Our fetch is gone, but the backend may still be computing an answer nobody will read: stop it.
-    ctx.waitUntil(
-      backendCancel(backend, requestId).then((answer) => stub.finish({ ...s.finish, backendCancel: answer })),
+  if (outcome.kind === 'timeout')
+    stopAbandoned(ctx, config, routed, requestId, (answer) =>
+      stub.finish({ ...s.finish, backendCancel: answer }),
     );
-  }
   return { httpStatus: s.httpStatus, result: s.result, backendMs: ms, claimMs };
+}
+
+/** Our fetch timed out, but the backend may still be computing an answer nobody will read: stop it there. */
+function stopAbandoned(
+  ctx: Pick<ExecutionContext, 'waitUntil'>,
+  config: WorkerConfig,
+  routed: RoutedOutcome,
+  requestId: string,
+  record: (answer: Awaited<ReturnType<typeof backendCancel>>) => Promise<void>,
+): void {
+  if (!routed.backend) return;
+  ctx.waitUntil(backendCancel(config, routed.backend, requestId).then(record));
 }

@@ -3,7 +3,7 @@
 // helpers so the Durable Object class stays a thin shell around storage and the backend call.
 
 import { PROTOCOL_VERSION, type ResultMessage, type ResultStatus } from '../core/wire.js';
-import type { BackendCancelAnswer } from './backend-client.js';
+import type { BackendCancelAnswer, BackendRef } from './backend-client.js';
 
 export type LifecycleStatus = 'pending' | 'running' | ResultStatus;
 
@@ -36,7 +36,12 @@ export interface RequestRecord {
   error: string | null;
   /** What the backend said to our cancel, kept so repeated cancels give the same answer. */
   backendCancel: BackendCancelAnswer | null;
+  /** The backend that holds (or last held) the request, so a cancel reaches it; null before one was chosen. */
+  backend: BackendRef | null;
 }
+
+/** The record as its owner sees it: the backend by name only (its URL is the operator's business). */
+export type PublicRecord = Omit<RequestRecord, 'owner' | 'backend'> & { backend: string | null };
 
 export function newRecord(requestId: string, owner: string): RequestRecord {
   return {
@@ -51,6 +56,7 @@ export function newRecord(requestId: string, owner: string): RequestRecord {
     result: null,
     error: null,
     backendCancel: null,
+    backend: null,
   };
 }
 
@@ -72,9 +78,9 @@ export function boundRecord(record: RequestRecord): RequestRecord {
 }
 
 /** The record as GET /v1/requests/:id shows it to its owner. */
-export function publicRecord(record: RequestRecord): Omit<RequestRecord, 'owner'> {
-  const { owner: _owner, ...rest } = record;
-  return rest;
+export function publicRecord(record: RequestRecord): PublicRecord {
+  const { owner: _owner, backend, ...rest } = record;
+  return { ...rest, backend: backend?.name ?? null };
 }
 
 export function transition(record: RequestRecord, status: LifecycleStatus, at = Date.now()): void {

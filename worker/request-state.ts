@@ -6,16 +6,19 @@
 // It is NOT on the offload's critical path: the route (worker/offload-flow.ts) calls the backend itself and, beside
 // that call, claims the id here and waits here for a cancel (`untilCancelled`); the backend's answer is recorded
 // after the client has it (`finish`). A record's size is bounded (boundRecord), so storage per request is too.
+// Which backend of the fleet takes the offload is the router's choice (offload-router.ts, called by the route); the
+// record keeps the one that holds the request (`claim`, then `dispatched` on a failover), so a cancel reaches it.
 
 import { DurableObject } from 'cloudflare:workers';
 import type { ResultMessage, ResultStatus } from '../core/wire.js';
-import { backendCancel, type BackendCancelAnswer } from './backend-client.js';
-import { readConfig, type Env } from './env.js';
+import { backendCancel, type BackendCancelAnswer, type BackendRef } from './backend-client.js';
+import { readConfig, type Env, type WorkerConfig } from './env.js';
 import {
   boundRecord,
   isFinal,
   newRecord,
   publicRecord,
+  type PublicRecord,
   resultMessageOf,
   transition,
   type RequestRecord,
@@ -46,6 +49,8 @@ export interface ClaimInput {
   modelId: string;
   split: number;
   threshold: number;
+  /** The backend the router sent the offload to; null when the fleet had none to try. */
+  backend: BackendRef | null;
 }
 
 export type ClaimReply =
@@ -70,6 +75,19 @@ export interface CancelReply {
   status: RequestRecord['status'];
   cancelledBeforeOffload: boolean;
   backend: BackendCancelAnswer;
+}
+
+/**
+ * Asks the backend that holds the request to stop it. A cancel that came before its offload tells every SPINN
+ * backend (the route sends that offload beside its claim, to whichever backend the router picks, and each backend
+ * refuses an id it has seen cancelled); the first failure, or else the first answer, is the reply.
+ */
+async function cancelOnBackends(config: WorkerConfig, record: RequestRecord): Promise<BackendCancelAnswer> {
+  if (record.backend) return backendCancel(config, record.backend, record.requestId);
+  const spinn = record.cancelledBeforeOffload ? config.backends.filter((b) => b.kind === 'spinn') : [];
+  if (!spinn.length) return { ok: true, skipped: 'no backend was holding the request; nothing to stop' };
+  const answers = await Promise.all(spinn.map((b) => backendCancel(config, b, record.requestId)));
+  return answers.find((a) => !a.ok) ?? answers[0]!;
 }
 
 export class RequestState extends DurableObject<Env> {
@@ -97,7 +115,7 @@ export class RequestState extends DurableObject<Env> {
   }
 
   /** The stored record, or null for an id this object never saw or that `owner` does not own (nothing is written). */
-  async snapshot(owner: string): Promise<Omit<RequestRecord, 'owner'> | null> {
+  async snapshot(owner: string): Promise<PublicRecord | null> {
     if (this.record?.owner !== owner) return null;
     this.failLostCall(this.record);
     return publicRecord(this.record);
@@ -124,7 +142,8 @@ export class RequestState extends DurableObject<Env> {
       };
     }
     record = newRecord(input.requestId, input.owner);
-    Object.assign(record, { modelId: input.modelId, split: input.split, threshold: input.threshold });
+    const { modelId, split, threshold, backend } = input;
+    Object.assign(record, { modelId, split, threshold, backend });
     transition(record, 'pending');
     transition(record, 'running');
     this.record = record;
@@ -135,6 +154,14 @@ export class RequestState extends DurableObject<Env> {
     // id's reuse while it is in flight.
     await this.save(record, { confirmed: false, keepForMs: config.requestRetentionMs });
     return { kind: 'claimed' };
+  }
+
+  /** The router failed over to another backend: a cancel from now on goes there. */
+  async dispatched(backend: BackendRef): Promise<void> {
+    const record = this.record;
+    if (record?.status !== 'running') return;
+    record.backend = backend;
+    await this.save(record, { confirmed: false });
   }
 
   /** Resolves `cancelled` as soon as a cancel arrives for the claimed call, `settled` once it ended otherwise. */
@@ -211,7 +238,7 @@ export class RequestState extends DurableObject<Env> {
     first?: Promise<void>,
   ): Promise<CancelReply> {
     const config = readConfig(this.env);
-    this.cancelling = (first ?? Promise.resolve()).then(() => backendCancel(config, record.requestId));
+    this.cancelling = (first ?? Promise.resolve()).then(() => cancelOnBackends(config, record));
     try {
       await this.save(record, keepForMs !== undefined ? { keepForMs } : {});
       record.backendCancel = await this.cancelling;

@@ -3,7 +3,7 @@
 # (POST /v1/classify) and answers JSON {label, className, confidence, exit, plan, timings, requestId}.
 #
 #   SPINN_EDGE_URL=https://spinn-edge-production.<you>.workers.dev SPINN_API_KEY=<key> \
-#     ./examples/curl/classify.sh examples/curl/ankle-boot.png [model]
+#     ./examples/curl/classify.sh examples/images/ankle-boot.png [model]
 #
 # SPINN_EDGE_URL defaults to a local `npm run worker:dev` (http://127.0.0.1:8787); the key comes from
 # `npm run key:new -- <name>` (docs/deploy.md). The model defaults to resnet56-fmnist (GET /v1/models lists them).

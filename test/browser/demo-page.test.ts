@@ -177,7 +177,14 @@ describe('demo page in Chromium against the real worker and backend', () => {
     await configure('max-accuracy', 1);
     const r = await classify(correctAt(1)[4]!);
     rows.push(r);
-    expect(r.decidedBy).toBe('device-fallback');
+    // The device answers, never the server: after the refused offload (device-fallback), or first, when its hedge
+    // started before the browser delivered the refusal (playwright's route handler answers through the test process;
+    // once, on a loaded machine, the device had finished by then: device-race). Which one is a race this test cannot
+    // decide; the label is checked against the ground truth in the last test.
+    expect(r.decidedBy).toMatch(/^device/);
+    // A device that won the race never saw the offload fail, so the badge learns it from a health check: ask for
+    // one now rather than wait for the page's periodic check.
+    await page.evaluate(() => window.spinnDemo.checkEdge());
     await expect.poll(() => page.getAttribute('#edge-badge', 'data-edge')).toBe('offline');
     await page.unroute('**/v1/infer');
     await page.unroute('**/healthz');

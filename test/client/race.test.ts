@@ -244,7 +244,9 @@ describe('SpinnClient offload and race', () => {
 
   it('HTTP 500 and a `failed` result → device-fallback', async () => {
     await edge.configure({ mode: 'http-500' });
-    const a = await client().classify(samples[7]!.pixels, { plan: { split: 4, threshold: 1 } });
+    // Gated like the `failed` case below: the 500 is read before the device's rest may run (ungated, a loaded machine
+    // once let the device finish first: device-race).
+    const a = await client(serverFirst(4)).classify(samples[7]!.pixels, { plan: { split: 4, threshold: 1 } });
     expect(a).toMatchObject({ decidedBy: 'device-fallback', label: finalLabel(7), cancelledServer: false });
     expect(a.offloadError).toMatchObject({ reason: 'http', httpStatus: 500 });
     await edge.configure({ mode: 'status-failed' });

@@ -65,7 +65,7 @@ describe('POST /v1/classify on the real stack', () => {
   });
 
   it('the curl example classifies its ankle boot', async () => {
-    const png = join(REPO_ROOT, 'examples/curl/ankle-boot.png');
+    const png = join(REPO_ROOT, 'examples/images/ankle-boot.png');
     // The example image is test image 0 of Fashion-MNIST, losslessly.
     expect(decodeImage(readFileSync(png)).data).toEqual(samples(1)[0]!.pixels);
     const { stdout } = await promisify(execFile)('sh', [join(REPO_ROOT, 'examples/curl/classify.sh'), png], {

@@ -20,6 +20,8 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..
 export interface StartWorkerOptions {
   /** Base URL of the backend's internal API (e.g. http://127.0.0.1:8790); null sets no BACKEND_URL at all. */
   backendUrl: string | null;
+  /** BACKENDS entries (`url[;weight=w][;name=n]`), for a fleet; BACKENDS wins over BACKEND_URL. */
+  backends?: string[];
   /** A wrangler environment of wrangler.toml (`production`): its bindings and its bundle; default the top level. */
   environment?: string;
   /** Sent as `authorization: Bearer <token>` to the backend; default none. */
@@ -118,12 +120,14 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
   const bindings: Record<string, unknown> = {
     ...(workerOptions.bindings ?? {}),
     BACKEND_URL: opts.backendUrl,
+    ...(opts.backends ? { BACKENDS: opts.backends.join(',') } : {}),
     ...(opts.backendToken !== undefined ? { BACKEND_TOKEN: opts.backendToken } : {}),
     ...(keys.keys.length ? { API_KEYS: keys.apiKeysVar } : {}),
     ...(opts.vars ?? {}),
   };
-  // wrangler fills an environment's required secrets from process.env: "no BACKEND_URL" must mean none at all.
+  // wrangler fills an environment's required secrets from process.env: "no backend" must mean none at all.
   if (opts.backendUrl === null) delete bindings.BACKEND_URL;
+  if (!opts.backends) delete bindings.BACKENDS;
   const ratelimits = opts.rateLimit ? { ratelimits: { KEY_RATE_LIMIT: { simple: opts.rateLimit } } } : {};
   const started = performance.now();
   const miniflare = new Miniflare({

@@ -1,7 +1,7 @@
 // What `wrangler deploy --env production` would publish, checked without a Cloudflare account: wrangler's own reading
 // of wrangler.toml (production names no backend, requires its secrets, and repeats the bindings wrangler does not
 // inherit), the npm scripts that bundle both configurations, the generated binding types being current, and the
-// production configuration in real workerd refusing to serve until BACKEND_URL is set.
+// production configuration in real workerd refusing to serve until BACKENDS (or BACKEND_URL) is set.
 
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -28,13 +28,14 @@ function npmRun(script: string, ...args: string[]): string {
 }
 
 describe('wrangler.toml as wrangler reads it', () => {
-  it('production names no backend and makes its backend URL and secrets required', () => {
+  it('production names no backend and makes its backend list and secrets required', () => {
     expect(production.name).toBe('spinn-edge-production');
     expect(production.secrets?.required).toEqual(
-      expect.arrayContaining(['BACKEND_URL', 'BACKEND_TOKEN', 'API_KEYS']),
+      expect.arrayContaining(['BACKENDS', 'BACKEND_TOKEN', 'API_KEYS']),
     );
     for (const config of [top, production]) {
       expect(config.vars, config.name).not.toHaveProperty('BACKEND_URL');
+      expect(config.vars, config.name).not.toHaveProperty('BACKENDS');
       for (const [name, value] of Object.entries(config.vars)) {
         expect(String(value), `${config.name} var ${name}`).not.toMatch(/127\.0\.0\.1|localhost|\[::1\]/);
       }
@@ -109,17 +110,19 @@ describe('the production configuration in workerd', () => {
       body: JSON.stringify({ modelId: 'resnet56-fmnist' }),
     });
 
-  it('without BACKEND_URL it refuses backend routes with a 503 that says what to set', async () => {
+  it('without BACKENDS it refuses backend routes with a 503 that says what to set', async () => {
     const res = await plan(unset);
     expect(res.status).toBe(503);
-    expect(((await res.json()) as { error: string }).error).toMatch(/BACKEND_URL is not set/);
+    expect(((await res.json()) as { error: string }).error).toMatch(
+      /BACKENDS is not set.*wrangler secret put BACKENDS --env production/,
+    );
     const health = (await (await fetch(`${unset.url}/healthz`)).json()) as Record<string, any>;
     expect(health).toMatchObject({ status: 'degraded', backend: { url: null, reachable: false } });
     // The public catalogue does not need the backend and keeps working.
     expect((await fetch(`${unset.url}/v1/models`)).status).toBe(200);
   });
 
-  it('with BACKEND_URL set it reaches that backend with the token', async () => {
+  it('with BACKEND_URL set (a fleet of one) it reaches that backend with the token', async () => {
     const res = await plan(set);
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ backend: { reachable: true } });

@@ -1,4 +1,4 @@
-// An edge without a usable BACKEND_URL (there is no default) refuses the routes that need the backend with a 503
+// An edge without a usable BACKENDS or BACKEND_URL (there is no default) refuses the routes that need the backend with a 503
 // that says what to set, after the key check, and /healthz reports it; the public catalogue keeps working. Through
 // Hono's app.request() with hand-made bindings; type-checked with the worker's tsconfig.
 
@@ -18,13 +18,13 @@ const plan = (e: Env, headers: Record<string, string> = auth) =>
     e,
   );
 
-describe('an edge without BACKEND_URL', () => {
+describe('an edge without backends', () => {
   it('answers 503 naming the missing setting on keyed routes, and only to a valid key', async () => {
-    for (const e of [env(), env({ BACKEND_URL: '' }), env({ BACKEND_URL: '   ' })]) {
+    for (const e of [env(), env({ BACKEND_URL: '' }), env({ BACKEND_URL: '   ', BACKENDS: ' , ' })]) {
       const res = await plan(e);
       expect(res.status).toBe(503);
       expect(((await res.json()) as { error: string }).error).toMatch(
-        /not configured: BACKEND_URL is not set.*wrangler secret put BACKEND_URL --env production/,
+        /not configured: BACKENDS is not set.*wrangler secret put BACKENDS --env production/,
       );
     }
     for (const [method, path] of [
@@ -38,11 +38,13 @@ describe('an edge without BACKEND_URL', () => {
     expect((await plan(env(), {})).status).toBe(401);
   });
 
-  it('refuses a BACKEND_URL that is not an http(s) URL, saying which value', async () => {
+  it('refuses a BACKEND_URL or BACKENDS entry that is not an http(s) URL, saying which value', async () => {
     for (const bad of ['backend.example.com', 'ftp://backend.example.com', 'https//x']) {
-      const res = await plan(env({ BACKEND_URL: bad }));
-      expect(res.status, bad).toBe(503);
-      expect(((await res.json()) as { error: string }).error).toContain(JSON.stringify(bad));
+      for (const e of [env({ BACKEND_URL: bad }), env({ BACKENDS: `https://ok.example.com,${bad}` })]) {
+        const res = await plan(e);
+        expect(res.status, bad).toBe(503);
+        expect(((await res.json()) as { error: string }).error).toContain(JSON.stringify(bad));
+      }
     }
   });
 
@@ -51,7 +53,7 @@ describe('an edge without BACKEND_URL', () => {
     const body = (await res.json()) as { status: string; backend: Record<string, unknown> };
     expect(body.status).toBe('degraded');
     expect(body.backend).toMatchObject({ url: null, reachable: false, ms: 0 });
-    expect(body.backend.error).toMatch(/BACKEND_URL is not set/);
+    expect(body.backend.error).toMatch(/BACKENDS is not set/);
   });
 
   it('passes requests on once BACKEND_URL is an http(s) URL', async () => {
