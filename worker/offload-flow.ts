@@ -20,6 +20,7 @@ import { routeOffload, type RoutedOutcome } from './offload-router.js';
 import { httpError } from './http-error.js';
 import { EMPTY_FIELDS, pickTimes, resultFields, type ResultFields } from './request-record.js';
 import type { FinishInput } from './request-state.js';
+import { requestStateFor } from './request-state-stub.js';
 
 export interface OffloadAnswer {
   httpStatus: 200 | 502 | 504;
@@ -105,7 +106,7 @@ export async function runOffload(
   // The backend gets a body re-encoded from the validated message, never the client's bytes.
   const body = encodeMessage(offload);
   const controller = new AbortController();
-  const stub = env.REQUEST_STATE.get(env.REQUEST_STATE.idFromName(requestId));
+  const stub = requestStateFor(env, config, requestId);
   // The router picks the first backend synchronously (before its first await), so the claim can name it; a later
   // pick (failover) is told to the object with `dispatched`.
   let first: BackendRef | null = null;
@@ -114,7 +115,7 @@ export async function runOffload(
   const call = routeOffload(env, config, { requestId, modelId, split, threshold, body }, controller.signal, {
     onDispatch: (b) => {
       if (!claimSent) first = refOf(b);
-      else ctx.waitUntil(stub.dispatched(refOf(b)));
+      else ctx.waitUntil(stub.dispatched(requestId, refOf(b)));
     },
     waitUntil: (work) => ctx.waitUntil(work),
   }).then((routed) => ({ routed, ms: Date.now() - t0 }));
@@ -127,12 +128,12 @@ export async function runOffload(
     return { httpStatus: 200, result: claim.result, backendMs: 0, claimMs };
   }
   let cancelled = false;
-  const watch = stub.untilCancelled().then(
+  const watch = stub.untilCancelled(requestId).then(
     (why) => {
       if (why !== 'cancelled') return;
       cancelled = true;
       controller.abort();
-      return stub.backendCallAborted();
+      return stub.backendCallAborted(requestId);
     },
     () => undefined, // the object went away; the backend's answer still stands
   );
@@ -142,7 +143,7 @@ export async function runOffload(
   if (cancelled) {
     // A cancel reached the object while the backend worked: it wins whatever the backend said.
     const fields = outcome.kind === 'result' ? resultFields(outcome.result) : null;
-    ctx.waitUntil(stub.finish({ status: 'cancelled', result: fields }));
+    ctx.waitUntil(stub.finish(requestId, { status: 'cancelled', result: fields }));
     return {
       httpStatus: 200,
       result: failedOrCancelled(offload, 'cancelled', fields),
@@ -151,10 +152,10 @@ export async function runOffload(
     };
   }
   const s = settle(offload, outcome);
-  ctx.waitUntil(stub.finish(s.finish));
+  ctx.waitUntil(stub.finish(requestId, s.finish));
   if (outcome.kind === 'timeout')
     stopAbandoned(ctx, config, routed, requestId, (answer) =>
-      stub.finish({ ...s.finish, backendCancel: answer }),
+      stub.finish(requestId, { ...s.finish, backendCancel: answer }),
     );
   return { httpStatus: s.httpStatus, result: s.result, backendMs: ms, claimMs };
 }
