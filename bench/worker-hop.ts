@@ -185,9 +185,10 @@ try {
       `result ${quantile(dev.edge!.resultBytes, 0.5)} B (plan unchanged)`,
   );
   console.log(
-    `client work per offload (encode + request + decode + profiler update, CPU time of this process): ` +
-      `p50 ${client.p50.toFixed(3)} ms, p95 ${client.p95.toFixed(3)} ms (encode ${client.encodeP50.toFixed(3)} ms, ` +
-      `profiler ${client.decodeP50.toFixed(3)} ms; the rest is the request: fetch, read, decode, check)`,
+    `client work per offload (CPU time of this process): p50 ${client.p50.toFixed(3)} ms, p95 ` +
+      `${client.p95.toFixed(3)} ms = the client's own work p50 ${client.ownP50.toFixed(3)} ms (encode ` +
+      `${client.encodeP50.toFixed(3)}, result decode + check ${client.checkP50.toFixed(3)}, profiler ` +
+      `${client.profilerP50.toFixed(3)}) + Node's HTTP stack (fetch/undici) p50 ${client.httpP50.toFixed(3)} ms`,
   );
   console.log(
     JSON.stringify({
@@ -204,6 +205,10 @@ try {
       resultBytes: quantile(dev.edge!.resultBytes, 0.5),
       clientMsPerOffloadP50: client.p50,
       clientMsPerOffloadP95: client.p95,
+      clientOwnMsPerOffloadP50: client.ownP50,
+      clientOwnMsPerOffloadP95: client.ownP95,
+      clientFetchMsPerOffloadP50: client.httpP50,
+      clientFetchMsPerOffloadP95: client.httpP95,
     }),
   );
 } finally {
