@@ -81,11 +81,12 @@ export interface ClientWork {
 
 /** The result body the edge answers for `body` (protocol 3, plan unchanged), for timing its decode alone. */
 async function resultBytes(url: string, headers: Record<string, string>, body: Uint8Array) {
-  const res = await fetch(`${url}/v1/infer`, {
+  const res = await fetch(url, {
     method: 'POST',
     headers: { ...headers, 'content-type': WIRE_CONTENT_TYPE },
     body: body as unknown as BodyInit,
   });
+  if (!res.ok) throw new Error(`client-work sample offload answered HTTP ${res.status}: ${await res.text()}`);
   return new Uint8Array(await res.arrayBuffer());
 }
 
