@@ -170,13 +170,13 @@ try {
       ref,
       edgeMsP50: old.p50,
       edgeMsP95: old.p95,
-      newMinusThisMsP50: ours.p50 - old.p50,
-      newMinusThisMsP95: ours.p95 - old.p95,
+      thisMinusRefMsP50: ours.p50 - old.p50,
+      thisMinusRefMsP95: ours.p95 - old.p95,
     };
   });
   for (const a of ab)
     console.log(
-      `this edge minus the edge at ${a.ref}: p50 ${a.newMinusThisMsP50.toFixed(2)} ms, p95 ${a.newMinusThisMsP95.toFixed(2)} ms`,
+      `this edge minus the edge at ${a.ref}: p50 ${a.thisMinusRefMsP50.toFixed(2)} ms, p95 ${a.thisMinusRefMsP95.toFixed(2)} ms`,
     );
   const load = loadavg()[0]!;
   console.log(`load average (1 min) at the end: ${load.toFixed(1)}`);
