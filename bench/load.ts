@@ -32,7 +32,6 @@ let seq = 0;
 const body = (i: number) =>
   encodeMessage({
     v: PROTOCOL_VERSION,
-    kind: 'offload',
     requestId: `load-${process.pid}-${seq++}`,
     modelId: manifest.id,
     split: opts.split,

@@ -1,96 +1,214 @@
-// `npm run bench:hop`: what the edge hop costs. Sends the same real offload (a real image's activation at a split)
-// alternately straight to the backend and through the worker on workerd (`wrangler dev`, loopback), and reports
-// both latency distributions side by side and their difference. Prints a table, then one JSON line.
+// `npm run bench:hop`: what the edge hop costs, beside the floor of any workerd hop. The same real offload (a real
+// image's activation at a split, encoded as the client encodes it) goes, interleaved in one run, (1) straight to the
+// backend, (2) through a pass-through worker that only forwards the body (bench/pass-through/) and (3) through
+// SPINN's worker — first both workers under `wrangler dev` (its local proxy included, as in development), then both
+// under Miniflare without that proxy. It also measures the client's own work per offload (bench/hop/client-work.ts)
+// and the message sizes. With `--ab <git refs>` (comma-separated) the worker of each of those commits
+// (bench/hop/old-worker.ts) is one more path in the same interleaved loop: old and new critical paths side by side. Prints tables, then one JSON
+// line with the issue-12 targets.
 
+import { loadavg } from 'node:os';
 import { Command } from 'commander';
 import Table from 'cli-table3';
-import { encodeTensor } from '../core/tensor-codec.js';
-import { decodeResult, encodeMessage, PROTOCOL_VERSION, WIRE_CONTENT_TYPE } from '../core/wire.js';
-import { startStack } from '../harness/stack.js';
-import { progressBar } from '../tools/cli/progress.js';
+import { bearer } from '../harness/api-keys.js';
+import { startEdge, startStack, type EdgeService } from '../harness/stack.js';
+import { decodeOffload, encodeMessage } from '../core/wire.js';
+import { measureClientWork, steadyStateOffload } from './hop/client-work.js';
+import { startMiniflarePaths } from './hop/miniflare-paths.js';
+import { materialiseWorker } from './hop/old-worker.js';
+import { measurePaths, quantile, type HopPath, type PathTimes } from './hop/paths.js';
 import { readModelManifest, realActivations } from './real-activations.js';
 
 const opts = new Command()
-  .option('--requests <n>', 'requests per path', (v) => Number(v), 200)
-  .option('--split <n>', 'split point of the offload', (v) => Number(v), 20)
+  .option('--requests <n>', 'requests per path and setting', (v) => Number(v), 200)
+  .option('--split <n>', 'split point of the offload', (v) => Number(v), 5)
+  .option('--client-offloads <n>', 'offloads timed for the client-work figure', (v) => Number(v), 300)
+  .option('--no-miniflare', 'skip the Miniflare setting')
+  .option(
+    '--ab <refs>',
+    'also time the worker of these git commits (comma-separated) in the same loop (wrangler dev)',
+  )
   .parse()
-  .opts<{ requests: number; split: number }>();
+  .opts<{ requests: number; split: number; clientOffloads: number; miniflare: boolean; ab?: string }>();
 
 const manifest = readModelManifest();
 const [act] = await realActivations(manifest, opts.split);
-const tensor = encodeTensor(act!.values, act!.shape, { scheme: 'fp32' });
-let seq = 0;
-const body = () =>
-  encodeMessage({
-    v: PROTOCOL_VERSION,
-    kind: 'offload',
-    requestId: `hop-${process.pid}-${seq++}-bench`,
-    modelId: manifest.id,
-    split: opts.split,
-    threshold: 1,
-    tensor,
-    context: {},
-  });
+const offload = steadyStateOffload(manifest, opts.split, act!);
+
+/** The median of each Server-Timing metric (`name;dur=ms`) over the answers. */
+function serverTimingMedians(headers: string[]): Record<string, number> {
+  const byName: Record<string, number[]> = {};
+  for (const h of headers)
+    for (const m of h.matchAll(/([a-z]+);dur=([\d.]+)/g)) (byName[m[1]!] ??= []).push(Number(m[2]));
+  return Object.fromEntries(Object.entries(byName).map(([k, v]) => [k, quantile(v, 0.5)]));
+}
 
 const stack = await startStack({ backend: { workers: 1 } });
-const quantile = (xs: number[], q: number) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
+const stats = (t: PathTimes) => ({ p50: quantile(t.ms, 0.5), p95: quantile(t.ms, 0.95) });
+const over = (r: Record<string, PathTimes>, q: number) =>
+  quantile(r.edge!.ms, q) - quantile(r.passThrough!.ms, q);
+/** The JSON figures of one setting: each path's p50 and p95 and the edge's cost over the pass-through. */
+const hopFigures = (r: Record<string, PathTimes>) => ({
+  directMsP50: stats(r.direct!).p50,
+  directMsP95: stats(r.direct!).p95,
+  passThroughMsP50: stats(r.passThrough!).p50,
+  passThroughMsP95: stats(r.passThrough!).p95,
+  edgeMsP50: stats(r.edge!).p50,
+  edgeMsP95: stats(r.edge!).p95,
+  edgeOverPassThroughMsP50: over(r, 0.5),
+  edgeOverPassThroughMsP95: over(r, 0.95),
+});
 try {
-  const paths = {
-    direct: { url: `${stack.backend.url}/infer`, headers: { authorization: `Bearer ${stack.token}` } },
-    edge: { url: `${stack.edge.url}/v1/infer`, headers: stack.edgeHeaders },
-  };
-  const times: Record<keyof typeof paths, number[]> = { direct: [], edge: [] };
-  const server: number[] = [];
-  const send = async (p: keyof typeof paths) => {
-    const t0 = performance.now();
-    const res = await fetch(paths[p].url, {
-      method: 'POST',
-      headers: { 'content-type': WIRE_CONTENT_TYPE, ...paths[p].headers },
-      body: body() as Uint8Array<ArrayBuffer>,
-    });
-    const r = decodeResult(new Uint8Array(await res.arrayBuffer()));
-    if (r.status !== 'done') throw new Error(`${p}: ${r.status} ${r.error ?? ''}`);
-    return { ms: performance.now() - t0, serverMs: r.serverMs };
-  };
-  for (let i = 0; i < 20; i++) await send(i % 2 ? 'direct' : 'edge'); // warm both paths
-  const bar = progressBar('requests', opts.requests * 2);
-  for (let i = 0; i < opts.requests; i++) {
-    // Alternate the order so drift on this shared machine hits both paths alike.
-    for (const p of (i % 2 ? ['direct', 'edge'] : ['edge', 'direct']) as Array<keyof typeof paths>) {
-      const r = await send(p);
-      times[p].push(r.ms);
-      server.push(r.serverMs);
-    }
-    bar.update(2 * (i + 1));
+  const passThrough = await startEdge({
+    backendUrl: stack.backend.url,
+    token: stack.token,
+    apiKeys: 0,
+    config: 'bench/pass-through/wrangler.toml',
+  });
+  const refs = opts.ab ? opts.ab.split(',') : [];
+  const olds: EdgeService[] = [];
+  let dev: Record<string, PathTimes>;
+  try {
+    for (const ref of refs)
+      olds.push(
+        await startEdge({
+          backendUrl: stack.backend.url,
+          token: stack.token,
+          config: materialiseWorker(ref),
+        }),
+      );
+    const paths: HopPath[] = [
+      {
+        name: 'direct',
+        url: `${stack.backend.url}/infer`,
+        headers: { authorization: `Bearer ${stack.token}` },
+      },
+      { name: 'passThrough', url: passThrough.url, headers: {} },
+      { name: 'edge', url: `${stack.edge.url}/v1/infer`, headers: stack.edgeHeaders },
+    ];
+    olds.forEach((old, k) =>
+      paths.push({
+        name: `edge@${refs[k]}`,
+        url: `${old.url}/v1/infer`,
+        headers: bearer(old.apiKeys[0]!),
+        // Protocol 2 always carried a context (default {}); a worker of that time reads it on every offload.
+        body: () => encodeMessage({ ...decodeOffload(offload.body()), context: {} }),
+      }),
+    );
+    dev = await measurePaths('wrangler dev', paths, offload.body, opts.requests);
+  } finally {
+    for (const old of olds) await old.stop();
+    await passThrough.stop();
   }
-  bar.stop();
-  const row = (p: keyof typeof paths) => [
-    p === 'edge' ? 'client → worker (workerd) → backend' : 'client → backend',
-    quantile(times[p], 0.5).toFixed(2),
-    quantile(times[p], 0.95).toFixed(2),
-  ];
-  const t = new Table({ head: ['path', 'p50 ms', 'p95 ms'], style: { head: [] } });
-  t.push(row('direct'), row('edge'));
-  console.log(
-    `${opts.requests} requests per path, split ${opts.split} (${tensor.data.byteLength} B fp32), threshold 1, loopback, backend CPU, 1 worker`,
+  let mf: Record<string, PathTimes> | undefined;
+  if (opts.miniflare) {
+    const m = await startMiniflarePaths(stack.backend.url, stack.token);
+    try {
+      mf = await measurePaths(
+        'miniflare',
+        [
+          {
+            name: 'direct',
+            url: `${stack.backend.url}/infer`,
+            headers: { authorization: `Bearer ${stack.token}` },
+          },
+          { name: 'passThrough', url: m.passThroughUrl, headers: {} },
+          { name: 'edge', url: `${m.edgeUrl}/v1/infer`, headers: m.edgeHeaders },
+        ],
+        offload.body,
+        opts.requests,
+      );
+    } finally {
+      await m.stop();
+    }
+  }
+  const client = await measureClientWork(
+    manifest,
+    offload,
+    `${stack.edge.url}/v1/infer`,
+    stack.edgeHeaders,
+    opts.clientOffloads,
   );
-  console.log(t.toString());
-  const added = quantile(times.edge, 0.5) - quantile(times.direct, 0.5);
+
+  const table = new Table({ head: ['setting', 'path', 'p50 ms', 'p95 ms'], style: { head: [] } });
+  const describe: Record<string, string> = {
+    direct: 'client → backend',
+    passThrough: 'client → pass-through worker → backend',
+    edge: "client → SPINN's worker → backend",
+  };
+  for (const ref of refs) describe[`edge@${ref}`] = `client → SPINN's worker at ${ref} → backend`;
+  for (const [setting, r] of [
+    ['wrangler dev', dev],
+    ['miniflare', mf],
+  ] as const) {
+    if (!r) continue;
+    for (const name of Object.keys(r))
+      table.push([setting, describe[name]!, stats(r[name]!).p50.toFixed(2), stats(r[name]!).p95.toFixed(2)]);
+  }
   console.log(
-    `median added latency of the edge hop: ${added.toFixed(2)} ms (server compute p50 ${quantile(server, 0.5).toFixed(2)} ms)`,
+    `${opts.requests} requests per path, interleaved; split ${opts.split}, ${offload.body().byteLength} B offload ` +
+      `(${offload.codec}); loopback, backend CPU with 1 worker`,
+  );
+  console.log(table.toString());
+  const timing = serverTimingMedians(dev.edge!.serverTiming);
+  console.log(
+    `edge over pass-through, wrangler dev: p50 ${over(dev, 0.5).toFixed(2)} ms, p95 ${over(dev, 0.95).toFixed(2)} ms`,
+  );
+  if (mf)
+    console.log(
+      `edge over pass-through, miniflare:    p50 ${over(mf, 0.5).toFixed(2)} ms, p95 ${over(mf, 0.95).toFixed(2)} ms`,
+    );
+  console.log(
+    `the edge's Server-Timing, medians (ms): ${Object.entries(timing)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
+  const ab = refs.map((ref) => {
+    const old = stats(dev[`edge@${ref}`]!);
+    const ours = stats(dev.edge!);
+    return {
+      ref,
+      edgeMsP50: old.p50,
+      edgeMsP95: old.p95,
+      thisMinusRefMsP50: ours.p50 - old.p50,
+      thisMinusRefMsP95: ours.p95 - old.p95,
+    };
+  });
+  for (const a of ab)
+    console.log(
+      `this edge minus the edge at ${a.ref}: p50 ${a.thisMinusRefMsP50.toFixed(2)} ms, p95 ${a.thisMinusRefMsP95.toFixed(2)} ms`,
+    );
+  const load = loadavg()[0]!;
+  console.log(`load average (1 min) at the end: ${load.toFixed(1)}`);
+  console.log(
+    `message sizes: offload ${offload.body().byteLength} B of which ${offload.overheadBytes} B beyond tensor and model id; ` +
+      `result ${quantile(dev.edge!.resultBytes, 0.5)} B (plan unchanged)`,
+  );
+  console.log(
+    `client work per offload (CPU time of this process): p50 ${client.p50.toFixed(3)} ms, p95 ` +
+      `${client.p95.toFixed(3)} ms = the client's own work p50 ${client.ownP50.toFixed(3)} ms (encode ` +
+      `${client.encodeP50.toFixed(3)}, result decode + check ${client.checkP50.toFixed(3)}, profiler ` +
+      `${client.profilerP50.toFixed(3)}) + Node's HTTP stack (fetch/undici) p50 ${client.httpP50.toFixed(3)} ms`,
   );
   console.log(
     JSON.stringify({
       requests: opts.requests,
       split: opts.split,
-      bytes: tensor.data.byteLength,
-      directMsP50: quantile(times.direct, 0.5),
-      directMsP95: quantile(times.direct, 0.95),
-      edgeMsP50: quantile(times.edge, 0.5),
-      edgeMsP95: quantile(times.edge, 0.95),
-      addedMsP50: added,
-      ratioP50: quantile(times.edge, 0.5) / quantile(times.direct, 0.5),
+      codec: offload.codec,
+      offloadBytes: offload.body().byteLength,
+      ...hopFigures(dev),
+      ...(mf ? { miniflare: hopFigures(mf) } : {}),
+      ...(ab.length ? { ab } : {}),
+      serverTimingMedians: timing,
+      loadAverage: Math.round(load * 10) / 10,
+      offloadOverheadBytes: offload.overheadBytes,
+      resultBytes: quantile(dev.edge!.resultBytes, 0.5),
+      clientMsPerOffloadP50: client.p50,
+      clientMsPerOffloadP95: client.p95,
+      clientOwnMsPerOffloadP50: client.ownP50,
+      clientOwnMsPerOffloadP95: client.ownP95,
+      clientFetchMsPerOffloadP50: client.httpP50,
+      clientFetchMsPerOffloadP95: client.httpP95,
     }),
   );
 } finally {

@@ -6,7 +6,7 @@ import type { CodecSpec } from '../core/codec-spec.js';
 import type { ExecutorStep } from '../core/progressive-executor.js';
 import type { SlaInput } from '../core/sla.js';
 import type { ModelFileCache } from './model-cache.js';
-import type { ModelSource } from './model-source.js';
+import { trimTrailingSlash, type ModelSource } from './model-source.js';
 import type { OrtModule } from './ort-module.js';
 import type { LocalContinuation } from './race.js';
 
@@ -122,11 +122,77 @@ export interface SpinnClientOptions {
   onStep?: (step: ExecutorStep & { phase: 'device' | 'after-split'; requestId: string }) => void;
   /** Clock in ms for timings (default `performance.now`). */
   now?: () => number;
+  /**
+   * Ask the edge for the plan's explanation (reason, estimate, the context it saw) and the backend's load with
+   * every offload (default false: protocol 3's small results carry only a changed plan). For logs and the demo.
+   */
+  debug?: boolean;
 }
 
 export interface ClassifyOptions {
   /** Plan for this call only (merged over the client's current plan); it does not change later calls. */
   plan?: Partial<ExecutionPlan>;
+  /**
+   * Stops the call as `fetch` does: the local blocks stop at the next block boundary, the offload is aborted and
+   * cancelled at the edge, and the promise rejects with `signal.reason` (an `AbortError` DOMException by default).
+   */
+  signal?: AbortSignal;
+}
+
+/** The options with every default filled in, resolved once by the client's constructor. */
+export interface ResolvedOptions {
+  edgeUrl: string;
+  modelId: string;
+  followEdgePlan: boolean;
+  planRefreshEvery: number;
+  planDeviceDrift: number;
+  offloadTimeoutMs: number;
+  cancelTimeoutMs: number;
+  localContinuation: LocalContinuation;
+  fetch: typeof fetch;
+  /** Headers for every request to the edge: `headers` with the API key as a bearer token. */
+  headers: Record<string, string> | undefined;
+  sessionOptions: InferenceSession.SessionOptions;
+  preload: 'none' | 'device' | 'all';
+  warmup: boolean;
+  now: () => number;
+  debug: boolean;
+}
+
+const defaultNow = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+
+function edgeHeaders(o: SpinnClientOptions): Record<string, string> | undefined {
+  if (o.apiKey === undefined) return o.headers;
+  const rest = Object.fromEntries(
+    Object.entries(o.headers ?? {}).filter(([k]) => k.toLowerCase() !== 'authorization'),
+  );
+  return { ...rest, authorization: `Bearer ${o.apiKey}` };
+}
+
+/** Checks what the client cannot guess and fills in every default. */
+export function resolveOptions(o: SpinnClientOptions): ResolvedOptions {
+  if (!o.edgeUrl) throw new TypeError('SpinnClient: edgeUrl is required');
+  if (!o.modelId) throw new TypeError('SpinnClient: modelId is required');
+  if (typeof (o.fetch ?? globalThis.fetch) !== 'function')
+    throw new TypeError('SpinnClient: no fetch available; pass options.fetch');
+  return {
+    edgeUrl: trimTrailingSlash(o.edgeUrl),
+    modelId: o.modelId,
+    followEdgePlan: o.followEdgePlan ?? true,
+    planRefreshEvery: o.planRefreshEvery ?? 10,
+    planDeviceDrift: o.planDeviceDrift ?? 0.3,
+    offloadTimeoutMs: o.offloadTimeoutMs ?? DEFAULT_OFFLOAD_TIMEOUT_MS,
+    cancelTimeoutMs: o.cancelTimeoutMs ?? DEFAULT_CANCEL_TIMEOUT_MS,
+    localContinuation: o.localContinuation ?? 'hedge',
+    // Late-bound, so a test or polyfill that replaces globalThis.fetch after construction is honoured.
+    fetch: o.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+    headers: edgeHeaders(o),
+    sessionOptions: o.sessionOptions ?? DEFAULT_SESSION_OPTIONS,
+    preload: o.preload ?? 'all',
+    warmup: o.warmup ?? true,
+    now: o.now ?? defaultNow,
+    debug: o.debug ?? false,
+  };
 }
 
 /** Threshold used when neither the caller nor the edge gave one. */

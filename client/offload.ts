@@ -55,7 +55,9 @@ export interface OffloadCall {
 }
 
 function checkResult(m: ResultMessage, r: OffloadRequest): string | undefined {
-  if (m.requestId !== r.requestId) return `result is for request ${m.requestId}, sent ${r.requestId}`;
+  // Protocol 3: the edge omits the id (the exchange pairs them); one that is there must match.
+  if (m.requestId !== undefined && m.requestId !== r.requestId)
+    return `result is for request ${m.requestId}, sent ${r.requestId}`;
   if (m.status !== 'done') return undefined;
   if (m.label === null || m.label >= r.classes) return `done result has label ${String(m.label)}`;
   if (m.exit === null || m.exit >= r.exits) return `done result has exit ${String(m.exit)}`;

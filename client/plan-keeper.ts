@@ -1,7 +1,10 @@
-// The client's side of SPINN's scheduler: keeps the SLA, the online profiler (device scale, link latency and
-// bandwidth, server speed) and the current scheduled plan. Plans come from the edge (piggybacked on results, or
-// `POST /v1/plan` for the first plan and for refreshes while the device runs alone); when the edge cannot be
-// reached the client runs the same core scheduler itself with the server options removed.
+// The client's side of SPINN's scheduler: keeps the SLA and the online profiler (device scale, link latency and
+// bandwidth, server speed), and decides when the edge should plan again. Plans come from the edge (on results of
+// offloads that asked for a replan, or `POST /v1/plan` for the first plan and for refreshes while the device runs
+// alone) and go to the PlanResolver; when the edge cannot be reached the client runs the same core scheduler
+// itself with the server options removed. Protocol 3 keeps steady-state offloads small: the SLA and the context
+// ride on an offload only when a replan is due (every `refreshEvery` calls, or when what the client measures has
+// moved by more than `deviceDrift` from what the edge last planned with).
 
 import type { ModelManifest } from '../core/manifest.js';
 import { OnlineProfiler } from '../core/online-profiler.js';
@@ -12,11 +15,12 @@ import type { Sla } from '../core/sla.js';
 import type { ClientContext, Plan, ResultMessage } from '../core/wire.js';
 import { parsePlan } from './checks/wire.js';
 import { describeError } from './offload.js';
-
-export type PlanSource = 'edge' | 'local';
+import type { PlanResolver, PlanSource } from './plan-resolver.js';
 
 export interface PlanKeeperOptions {
   sla: Sla;
+  /** Where plans go (the client's one owner of plans). */
+  resolver: PlanResolver;
   edgeUrl: string;
   modelId: string;
   fetch: typeof fetch;
@@ -36,16 +40,26 @@ export interface PlanKeeperOptions {
   busyMs?: () => number;
 }
 
+/** The measurements a replan compares: when any moves by more than `deviceDrift` (relative), the edge replans. */
+const DRIFT_FIELDS = ['deviceScale', 'serverScale', 'rttMs', 'bandwidthBps'] as const;
+
 export class PlanKeeper {
   readonly profiler = new OnlineProfiler();
-  plan: Plan | undefined;
-  source: PlanSource | undefined;
   /** Why the last plan request failed, if it did. */
   lastError: string | undefined;
   private sinceEdge = 0;
   private refreshing: Promise<void> | undefined;
+  /** The context the edge last planned with (sent with a replan or a plan request). */
+  private planned: ClientContext | undefined;
+  /** A refresh is due and the plan offloads: the next offload carries the replan instead of a plan request. */
+  private replanDue = false;
 
   constructor(private readonly o: PlanKeeperOptions) {}
+
+  /** The scheduled plan in force. */
+  get plan(): Plan | undefined {
+    return this.o.resolver.scheduled?.plan;
+  }
 
   get sla(): Sla {
     return this.o.sla;
@@ -59,11 +73,10 @@ export class PlanKeeper {
   /** `POST /v1/plan`; a failure yields a local device-only plan. Never rejects. */
   async requestPlan(manifest: ModelManifest, deviceScale: number | undefined): Promise<void> {
     this.sinceEdge = 0;
-    const body = JSON.stringify({
-      modelId: this.o.modelId,
-      context: this.context(deviceScale),
-      sla: this.o.sla,
-    });
+    this.replanDue = false;
+    const context = this.context(deviceScale);
+    this.planned = context;
+    const body = JSON.stringify({ modelId: this.o.modelId, context, sla: this.o.sla });
     const t0 = this.o.now();
     const busy0 = this.o.busyMs?.() ?? 0;
     try {
@@ -94,14 +107,12 @@ export class PlanKeeper {
       sla: this.o.sla,
       context: schedulerContext(this.context(deviceScale), undefined, false),
     });
-    this.plan = decisionToPlan(d);
-    this.source = 'local';
+    this.o.resolver.adopt(decisionToPlan(d), 'local');
   }
 
   adopt(plan: Plan | null | undefined, source: PlanSource): void {
     if (!plan) return;
-    this.plan = plan;
-    this.source = source;
+    this.o.resolver.adopt(plan, source);
     if (source === 'edge') this.sinceEdge = 0;
   }
 
@@ -110,15 +121,42 @@ export class PlanKeeper {
    * when the plan in force was made for a device of another speed than the one measured now.
    */
   onCall(manifest: ModelManifest, deviceScale: number | undefined): void {
-    const due = ++this.sinceEdge >= this.o.refreshEvery || this.madeForAnotherDevice(deviceScale);
+    const due = ++this.sinceEdge >= this.o.refreshEvery || this.drifted(this.context(deviceScale));
     if (!due || this.refreshing) return;
+    // An offloading plan asks on its next offload (no extra request); a device-only one asks in the background.
+    const offloads = this.plan !== undefined && this.plan.split < manifest.blocks.length;
+    if (offloads && this.o.resolver.scheduled?.source === 'edge') {
+      this.replanDue = true;
+      return;
+    }
     this.refreshing = this.requestPlan(manifest, deviceScale).finally(() => (this.refreshing = undefined));
   }
 
-  private madeForAnotherDevice(deviceScale: number | undefined): boolean {
-    const seen = this.plan?.seen?.deviceScale;
-    if (deviceScale === undefined || seen === undefined || !(seen > 0)) return false;
-    return Math.abs(Math.log(deviceScale / seen)) > Math.log(1 + this.o.deviceDrift);
+  /**
+   * Whether a measurement moved by more than `deviceDrift` from what the plan in force was made for: what the client
+   * sent with its last replan, and for the device scale what the edge says it assumed (a first plan is made before
+   * the device was timed, for a device as fast as the profile's).
+   */
+  private drifted(now: ClientContext): boolean {
+    const limit = Math.log(1 + this.o.deviceDrift);
+    return DRIFT_FIELDS.some((k) => {
+      const a = (k === 'deviceScale' ? this.plan?.seen?.deviceScale : undefined) ?? this.planned?.[k];
+      const b = now[k];
+      return a !== undefined && b !== undefined && a > 0 && b > 0 && Math.abs(Math.log(b / a)) > limit;
+    });
+  }
+
+  /**
+   * The replan fields of the next offload (SLA and context), or undefined in the steady state: the edge then
+   * plans nothing and the plan in force stays.
+   */
+  replanFields(deviceScale: number | undefined): { context: ClientContext; sla: Sla } | undefined {
+    const context = this.context(deviceScale);
+    if (!this.replanDue && !this.drifted(context) && this.planned) return undefined;
+    this.replanDue = false;
+    this.planned = context;
+    this.sinceEdge = 0;
+    return { context, sla: this.o.sla };
   }
 
   /** An offload answered: feed the profiler (link and server speed) and take the edge's next plan. */
@@ -132,6 +170,7 @@ export class PlanKeeper {
       const offline = offlineServerMs(costModel(manifest), r.split, m.blocksRun, m.exit);
       this.profiler.observeServer(offline, m.serverMs);
     }
+    // Absent plan: unchanged (protocol 3 sends a plan only when it differs from the one the offload ran).
     if (m.plan) this.adopt(m.plan, 'edge');
   }
 

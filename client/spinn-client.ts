@@ -13,33 +13,31 @@ import {
 import { chooseCodec } from '../core/codec-choice.js';
 import type { CodecSpec } from '../core/codec-spec.js';
 import { checkActivationValues, checkOffloadFields, OffloadError } from '../core/offload-validation.js';
-import { encodePixels, encodeTensor, specOf, type EncodedTensor } from '../core/tensor-codec.js';
+import { specOf } from '../core/tensor-codec.js';
 import type { OffloadMessage, Plan } from '../core/wire.js';
-import { encodeMessage, PROTOCOL_VERSION } from '../core/wire-envelope.js';
-import type { ClassifyResult, DecidedBy } from './classify-result.js';
+import { encodeMessage } from '../core/wire-envelope.js';
+import { deviceResult, offloadedResult, type CallBase, type ClassifyResult } from './classify-result.js';
 import {
-  DEFAULT_CANCEL_TIMEOUT_MS,
-  DEFAULT_OFFLOAD_TIMEOUT_MS,
-  DEFAULT_SESSION_OPTIONS,
-  DEFAULT_THRESHOLD,
+  resolveOptions,
   type ClassifyOptions,
   type ExecutionPlan,
+  type ResolvedOptions,
   type SpinnClientOptions,
 } from './client-options.js';
 import { DeviceScaleEstimator, measureDeviceSample } from './device-scale.js';
 import { MemoryModelCache } from './model-cache.js';
-import { toModelInput, type ClassifyInput } from './model-input.js';
+import { toModelInput, type ClassifyInput, type ModelInput } from './model-input.js';
 import { ModelLoader } from './model-loader.js';
-import { edgeModelSource, trimTrailingSlash } from './model-source.js';
-import { refusedOffload, sendCancel, startOffload, type CancelOutcome } from './offload.js';
+import { edgeModelSource } from './model-source.js';
+import { encodeActivation, offloadMessage } from './offload-message.js';
+import { refusedOffload, sendCancel, startOffload, type CancelOutcome, type OffloadCall } from './offload.js';
 import { importOnnxruntimeWeb, type OrtModule } from './ort-module.js';
 import { PlanKeeper } from './plan-keeper.js';
-import { raceOffload } from './race.js';
+import { PlanResolver } from './plan-resolver.js';
+import { raceOffload, type RaceOutcome } from './race.js';
 import { newRequestId } from './request-id.js';
 import { OrtSessionProvider, yieldingSessions } from './session-provider.js';
 import { yieldToEventLoop } from './yield.js';
-
-const defaultNow = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
 interface Loaded {
   manifest: ModelManifest;
@@ -49,38 +47,23 @@ interface Loaded {
 /** With 'hedge', the server is overdue at this many times its expected answer time. */
 const HEDGE_FACTOR = 1.5;
 
-/**
- * The offload's tensor: the input's uint8 pixels when the codec says `u8` and the caller gave an image (only the
- * input, at split 0, can be pixels); raw fp32 when it says `u8` but the caller passed preprocessed floats.
- */
-function encodeOffload(
-  codec: CodecSpec,
-  activation: { values: Float32Array; shape: number[] },
-  pixels: Uint8Array | undefined,
-): EncodedTensor {
-  if (codec.scheme !== 'u8') return encodeTensor(activation.values, activation.shape, codec);
-  return pixels && pixels.length === activation.values.length
-    ? encodePixels(pixels, activation.shape)
-    : encodeTensor(activation.values, activation.shape, { scheme: 'fp32' });
-}
-
-/** Headers for every request to the edge: the caller's extras and the API key as a bearer token. */
-function edgeHeaders(o: SpinnClientOptions): Record<string, string> | undefined {
-  if (o.apiKey === undefined) return o.headers;
-  const rest = Object.fromEntries(
-    Object.entries(o.headers ?? {}).filter(([k]) => k.toLowerCase() !== 'authorization'),
-  );
-  return { ...rest, authorization: `Bearer ${o.apiKey}` };
+/** One call in progress: what every step of it reads. */
+interface Call {
+  manifest: ModelManifest;
+  sessions: OrtSessionProvider;
+  input: ModelInput;
+  plan: ExecutionPlan;
+  requestId: string;
+  signal: AbortSignal | undefined;
+  t0: number;
 }
 
 export class SpinnClient {
-  private readonly edgeUrl: string;
+  private readonly o: ResolvedOptions;
   private readonly loader: ModelLoader;
-  private readonly fetchFn: typeof fetch;
-  private readonly edgeHeaders: Record<string, string> | undefined;
-  private readonly now: () => number;
   private loaded: Promise<Loaded> | undefined;
-  private edgePlan: ExecutionPlan | undefined;
+  /** The one owner of plans: configured, scheduled (edge or local) and per call. */
+  private readonly plans: PlanResolver;
   /** Calls run one at a time: the device has one set of sessions and one CPU budget. */
   private queue: Promise<unknown> = Promise.resolve();
   private readonly background = new Set<Promise<CancelOutcome>>();
@@ -95,33 +78,28 @@ export class SpinnClient {
   readonly cancels: { requestId: string; outcome: CancelOutcome }[] = [];
 
   constructor(private readonly options: SpinnClientOptions) {
-    if (!options.edgeUrl) throw new TypeError('SpinnClient: edgeUrl is required');
-    if (!options.modelId) throw new TypeError('SpinnClient: modelId is required');
-    this.edgeUrl = trimTrailingSlash(options.edgeUrl);
-    const f = options.fetch ?? globalThis.fetch;
-    if (typeof f !== 'function') throw new TypeError('SpinnClient: no fetch available; pass options.fetch');
-    this.fetchFn = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
-    this.edgeHeaders = edgeHeaders(options);
-    this.now = options.now ?? defaultNow;
+    const o = (this.o = resolveOptions(options));
+    this.plans = new PlanResolver(options.plan, o.followEdgePlan);
     this.loader = new ModelLoader({
-      modelId: options.modelId,
-      source: options.modelSource ?? edgeModelSource(this.edgeUrl, options.modelId, options.modelBaseUrl),
-      fetch: this.fetchFn,
+      modelId: o.modelId,
+      source: options.modelSource ?? edgeModelSource(o.edgeUrl, o.modelId, options.modelBaseUrl),
+      fetch: o.fetch,
       cache: options.cache ?? new MemoryModelCache(),
-      ...(this.edgeHeaders ? { headers: this.edgeHeaders } : {}),
+      ...(o.headers ? { headers: o.headers } : {}),
     });
     this.keeper =
       options.sla !== undefined
         ? new PlanKeeper({
             sla: parseSla(options.sla),
-            edgeUrl: this.edgeUrl,
-            modelId: options.modelId,
-            fetch: this.fetchFn,
-            ...(this.edgeHeaders ? { headers: this.edgeHeaders } : {}),
-            refreshEvery: options.planRefreshEvery ?? 10,
-            deviceDrift: options.planDeviceDrift ?? 0.3,
-            timeoutMs: options.offloadTimeoutMs ?? DEFAULT_OFFLOAD_TIMEOUT_MS,
-            now: this.now,
+            resolver: this.plans,
+            edgeUrl: o.edgeUrl,
+            modelId: o.modelId,
+            fetch: o.fetch,
+            ...(o.headers ? { headers: o.headers } : {}),
+            refreshEvery: o.planRefreshEvery,
+            deviceDrift: o.planDeviceDrift,
+            timeoutMs: o.offloadTimeoutMs,
+            now: o.now,
             busyMs: () => this.busyMs,
           })
         : undefined;
@@ -129,8 +107,7 @@ export class SpinnClient {
 
   /** With an SLA: the scheduled plan in force and where it came from. */
   get scheduledPlan(): { plan: Plan; source: 'edge' | 'local' } | undefined {
-    const k = this.keeper;
-    return k?.plan && k.source ? { plan: k.plan, source: k.source } : undefined;
+    return this.keeper ? this.plans.scheduled : undefined;
   }
 
   /**
@@ -147,9 +124,9 @@ export class SpinnClient {
     if (what === 'none') return;
     const n = manifest.blocks.length;
     const to =
-      what === 'all' ? n : Math.max(0, Math.min(n, Math.trunc(this.currentPlan(manifest).split) || 0));
+      what === 'all' ? n : Math.max(0, Math.min(n, Math.trunc(this.plans.current(manifest).split) || 0));
     await s.preload(0, to);
-    if ((this.options.warmup ?? true) && to > 0) {
+    if (this.o.warmup && to > 0) {
       const shape = manifest.input.shape.map((d, i) => (i === 0 || d < 0 ? 1 : d));
       await runProgressive({
         manifest,
@@ -171,13 +148,14 @@ export class SpinnClient {
 
   /** The plan the next call without a plan of its own will run (the edge's suggestion when followed). */
   async plan(): Promise<ExecutionPlan> {
-    return this.currentPlan((await this.ensureLoaded()).manifest);
+    return this.plans.current((await this.ensureLoaded()).manifest);
   }
 
   /**
    * Classifies one image: raw 8-bit pixels of the manifest's `sourceSize` (28×28 here) or a preprocessed
    * Float32Array of the model's input size. Rejects only for programmer errors (bad input or plan) and a model
    * that cannot be loaded; network and server failures end in a device answer (`decidedBy: 'device-fallback'`).
+   * `options.signal` stops the call (see ClassifyOptions.signal).
    */
   classify(input: ClassifyInput, options: ClassifyOptions = {}): Promise<ClassifyResult> {
     const run = this.queue.then(() => this.classifyNow(input, options));
@@ -203,13 +181,8 @@ export class SpinnClient {
   private ensureLoaded(): Promise<Loaded> {
     this.loaded ??= (async () => {
       const [manifest, ort] = await Promise.all([this.loader.manifest(), this.runtime()]);
-      const sessions = new OrtSessionProvider(
-        manifest,
-        this.loader,
-        ort,
-        this.options.sessionOptions ?? DEFAULT_SESSION_OPTIONS,
-      );
-      await this.preload(this.options.preload ?? 'all', manifest, sessions);
+      const sessions = new OrtSessionProvider(manifest, this.loader, ort, this.o.sessionOptions);
+      await this.preload(this.o.preload, manifest, sessions);
       await this.keeper?.requestPlan(manifest, this.deviceScale.current);
       return { manifest, sessions };
     })().catch((e: unknown) => {
@@ -227,61 +200,12 @@ export class SpinnClient {
     return ort;
   }
 
-  private currentPlan(manifest: ModelManifest): ExecutionPlan {
-    const configured = {
-      split: this.options.plan?.split ?? manifest.blocks.length,
-      threshold: this.options.plan?.threshold ?? DEFAULT_THRESHOLD,
-      ...(this.options.plan?.codec ? { codec: this.options.plan.codec } : {}),
-    };
-    const scheduled = this.keeper?.plan;
-    if (scheduled && (this.options.followEdgePlan ?? true) && !SpinnClient.planProblem(scheduled, manifest)) {
-      return {
-        split: scheduled.split,
-        threshold: scheduled.threshold,
-        codec: scheduled.codec,
-        ...(scheduled.exit !== undefined ? { exit: scheduled.exit } : {}),
-      };
-    }
-    return (this.options.followEdgePlan ?? true) && this.edgePlan ? this.edgePlan : configured;
-  }
-
-  private static planProblem(plan: ExecutionPlan, manifest: ModelManifest): string | undefined {
-    const n = manifest.blocks.length;
-    if (!Number.isInteger(plan.split) || plan.split < 0 || plan.split > n) {
-      return `split must be an integer in [0, ${n}] (${n} = device-only), got ${plan.split}`;
-    }
-    if (plan.split < n && !manifest.splits.some((s) => s.split === plan.split)) {
-      return `model ${manifest.id} cannot be split after ${plan.split} blocks (see manifest.splits)`;
-    }
-    if (!Number.isFinite(plan.threshold) || plan.threshold < 0 || plan.threshold > 1) {
-      return `threshold must be in [0, 1], got ${plan.threshold}`;
-    }
-    if (
-      plan.exit !== undefined &&
-      !(Number.isInteger(plan.exit) && plan.exit >= 0 && plan.exit < manifest.exits.length)
-    ) {
-      return `exit must be an exit index in [0, ${manifest.exits.length - 1}], got ${plan.exit}`;
-    }
-    return undefined;
-  }
-
-  private adoptEdgePlan(plan: Plan | null | undefined, manifest: ModelManifest): void {
-    if (!plan) return;
-    const next = {
-      split: plan.split,
-      threshold: plan.threshold,
-      codec: plan.codec,
-      ...(plan.exit !== undefined ? { exit: plan.exit } : {}),
-    };
-    if (!SpinnClient.planProblem(next, manifest)) this.edgePlan = next;
-  }
-
   private cancelAtEdge(requestId: string): void {
     const p = sendCancel({
-      url: `${this.edgeUrl}/v1/requests/${encodeURIComponent(requestId)}`,
-      fetch: this.fetchFn,
-      timeoutMs: this.options.cancelTimeoutMs ?? DEFAULT_CANCEL_TIMEOUT_MS,
-      ...(this.edgeHeaders ? { headers: this.edgeHeaders } : {}),
+      url: `${this.o.edgeUrl}/v1/requests/${encodeURIComponent(requestId)}`,
+      fetch: this.o.fetch,
+      timeoutMs: this.o.cancelTimeoutMs,
+      ...(this.o.headers ? { headers: this.o.headers } : {}),
     }).then(
       (outcome) => {
         this.cancels.push({ requestId, outcome });
@@ -295,264 +219,215 @@ export class SpinnClient {
   }
 
   private async classifyNow(input: ClassifyInput, options: ClassifyOptions): Promise<ClassifyResult> {
+    const signal = options.signal;
+    signal?.throwIfAborted();
     const { manifest, sessions } = await this.ensureLoaded();
     const x = toModelInput(input, manifest);
     // One event-loop turn per call: wasm compute resolves as microtasks, so back-to-back calls that never offload
     // would otherwise starve network I/O — a background plan refresh (or cancel) would never be read.
     await yieldToEventLoop();
+    signal?.throwIfAborted();
     this.keeper?.onCall(manifest, this.deviceScale.current);
-    const scheduled =
-      this.keeper?.plan && this.keeper.source
-        ? { plan: this.keeper.plan, source: this.keeper.source }
-        : undefined;
-    const current = this.currentPlan(manifest);
-    const plan: ExecutionPlan = {
-      split: options.plan?.split ?? current.split,
-      threshold: options.plan?.threshold ?? current.threshold,
-    };
-    // A plan's codec applies to its own split: an explicit split without a codec gets the accuracy-aware choice.
-    const planCodec = options.plan?.codec ?? (options.plan?.split === undefined ? current.codec : undefined);
-    if (planCodec) plan.codec = planCodec;
-    // A truncation belongs to the plan that set it: a per-call plan keeps only its own.
-    const planExit = options.plan ? options.plan.exit : current.exit;
-    if (planExit !== undefined) plan.exit = planExit;
-    const problem = SpinnClient.planProblem(plan, manifest);
-    if (problem) throw new RangeError(`SpinnClient.classify: ${problem}`);
-
-    const requestId = newRequestId();
-    const nBlocks = manifest.blocks.length;
-    const t0 = this.now();
-    const onStep = this.options.onStep;
-    const deviceSteps: ExecutorStep[] = [];
-    const stepHook = (phase: 'device' | 'after-split') => ({
-      onStep: (s: ExecutorStep) => {
-        this.busyMs += s.ms;
-        if (phase === 'device') deviceSteps.push(s);
-        onStep?.({ ...s, phase, requestId });
-      },
-    });
-    const common = {
+    const scheduled = this.plans.scheduled;
+    const plan = this.plans.forCall(manifest, options.plan);
+    const call: Call = {
       manifest,
-      createTensor: sessions.createTensor,
-      threshold: plan.threshold,
-      ...(plan.exit !== undefined ? { onlyExit: plan.exit } : {}),
-      now: this.now,
+      sessions,
+      input: x,
+      plan,
+      requestId: newRequestId(),
+      signal,
+      t0: this.o.now(),
     };
 
-    // 1. The device's blocks, with their exits. While a plan refresh or a cancel is in flight they yield between
-    // blocks, so its answer is read within a block: a refresh read only after a whole device-only run would
-    // measure that run as network latency, and a slow device would then judge every offload too slow.
-    const deviceStart = this.now();
-    const networkPending = () => this.background.size > 0 || this.keeper?.refreshPending === true;
-    const before = await runProgressive({
-      ...common,
-      sessions: yieldingSessions(sessions, yieldToEventLoop, networkPending),
-      input: x.values,
-      inputShape: x.shape,
-      fromBlock: 0,
-      toBlock: plan.split,
-      ...stepHook('device'),
-    });
-    const deviceWallMs = this.now() - deviceStart;
+    const { before, deviceScale } = await this.runDevice(call);
     const reported = this.keeper?.context(this.deviceScale.current);
-    const base = {
-      requestId,
+    const base: CallBase = {
+      requestId: call.requestId,
       plan: { ...plan },
-      ...(scheduled && reported ? { schedule: { ...scheduled, context: reported } } : {}),
-      timings: {
-        deviceMs: before.computeMs,
-        localAfterSplitMs: 0,
-        encodeMs: 0,
-        uploadMs: null,
-        roundTripMs: null,
-        serverMs: null,
-        queueMs: null,
-        totalMs: 0,
-      },
+      ...(this.keeper && scheduled && reported ? { schedule: { ...scheduled, context: reported } } : {}),
+      deviceMs: before.computeMs,
+      deviceBlocks: before.blocksRun,
+      t0: call.t0,
     };
-    const answer = (o: ProgressiveResult['outcome'] & { kind: 'exit' }, decidedBy: DecidedBy) => ({
-      label: o.label,
-      className: manifest.classes[o.label] ?? String(o.label),
-      confidence: o.confidence,
-      exit: o.exit,
-      decidedBy,
-    });
-
-    // 2. An exit fired before the split (or the plan is device-only): done, no network.
-    if (before.outcome.kind === 'exit') {
-      this.deviceScale.add(measureDeviceSample(deviceSteps, manifest, deviceWallMs));
-      return {
-        ...base,
-        ...answer(before.outcome, 'device'),
-        bytesSent: 0,
-        cancelledServer: false,
-        blocks: { device: before.blocksRun, localAfterSplit: 0, server: null },
-        timings: { ...base.timings, totalMs: this.now() - t0 },
-      };
-    }
+    if (before.outcome.kind === 'exit') return deviceResult(manifest, base, before.outcome, this.o.now());
     if (before.outcome.kind !== 'split') throw new Error('device run was cancelled without a cancel flag');
-    const activation = before.outcome;
+    return this.offloadAndRace(call, base, before.outcome, deviceScale);
+  }
 
-    // 3. Offload the activation and keep computing locally.
-    const deviceScale = this.deviceScale.add(measureDeviceSample(deviceSteps, manifest, deviceWallMs));
-    const codec: CodecSpec =
-      plan.codec ??
-      chooseCodec({
-        manifest,
-        split: plan.split,
-        threshold: plan.threshold,
-        ...(this.options.accuracyBudgetPp !== undefined
-          ? { accuracyBudgetPp: this.options.accuracyBudgetPp }
-          : {}),
-      }).codec;
-    const tEncode = this.now();
-    const tensor = encodeOffload(codec, activation, x.pixels);
-    base.plan.codec = specOf(tensor.codec);
-    const message: OffloadMessage = {
-      v: PROTOCOL_VERSION,
-      kind: 'offload',
-      requestId,
-      modelId: manifest.id,
-      split: plan.split,
-      threshold: plan.threshold,
-      ...(plan.exit !== undefined ? { exit: plan.exit } : {}),
-      tensor,
-      context: {
-        ...this.keeper?.context(deviceScale),
-        deviceMs: before.computeMs,
-        sentAt: Date.now(),
-        ...(deviceScale !== undefined ? { deviceScale } : {}),
-      },
-      ...(this.keeper ? { sla: this.keeper.sla } : {}),
+  /** A step hook that counts busy time, keeps the device's steps and reports every step to `onStep`. */
+  private steps(call: Call, phase: 'device' | 'after-split', keep?: ExecutorStep[]) {
+    const onStep = this.options.onStep;
+    return (s: ExecutorStep) => {
+      this.busyMs += s.ms;
+      keep?.push(s);
+      onStep?.({ ...s, phase, requestId: call.requestId });
     };
-    const body = encodeMessage(message);
-    const encodeMs = this.now() - tEncode;
-    // The edge's own rules, checked on what is about to leave (no decode: the values are at hand): an offload the
-    // edge would refuse (a non-finite activation from a broken model file, a plan for a split the model lacks) is
-    // not sent, and the device finishes alone.
-    const refusal = offloadRefusal(manifest, message, activation.values);
-    const offload = refusal
-      ? refusedOffload(refusal)
-      : startOffload({
-          url: `${this.edgeUrl}/v1/infer`,
-          body,
-          requestId,
-          classes: manifest.classes.length,
-          exits: manifest.exits.length,
-          fetch: this.fetchFn,
-          timeoutMs: this.options.offloadTimeoutMs ?? DEFAULT_OFFLOAD_TIMEOUT_MS,
-          now: this.now,
-          ...(this.edgeHeaders ? { headers: this.edgeHeaders } : {}),
-        });
-    const local: SessionProvider = yieldingSessions(sessions, yieldToEventLoop);
-    const continuation = this.options.localContinuation ?? 'hedge';
-    const expectedMs =
-      continuation === 'hedge'
-        ? this.keeper?.expectedAnswerMs(manifest, plan.split, body.byteLength)
-        : undefined;
+  }
 
-    // 4./5. Race the server against the local continuation.
-    const race = await raceOffload({
-      offload,
-      continuation,
-      ...(expectedMs !== undefined ? { hedgeAfterMs: HEDGE_FACTOR * expectedMs } : {}),
-      now: this.now,
-      runLocal: (isCancelled) =>
-        runProgressive({
-          ...common,
-          sessions: local,
-          input: activation.values,
-          inputShape: activation.shape,
-          fromBlock: plan.split,
-          toBlock: nBlocks,
-          isCancelled,
-          ...stepHook('after-split'),
-        }),
-    });
-
-    const localRun = race.local;
-    const serverOutcome = race.server;
-    const serverMessage = serverOutcome?.kind === 'result' ? serverOutcome.message : undefined;
-    if (serverMessage) this.adoptEdgePlan(serverMessage.plan, manifest);
-    if (this.keeper) {
-      if (serverOutcome?.kind === 'result') {
-        this.keeper.onResult(manifest, {
-          split: plan.split,
-          bodyBytes: body.byteLength,
-          roundTripMs: serverOutcome.roundTripMs,
-          message: serverOutcome.message,
-        });
-      } else if (serverOutcome?.kind === 'error' && serverOutcome.reason !== 'aborted') {
-        this.keeper.onOffloadFailure(manifest, this.deviceScale.current);
-      }
-    }
-    const serverTimings =
-      serverOutcome?.kind === 'result'
-        ? {
-            roundTripMs: serverOutcome.roundTripMs,
-            serverMs: serverOutcome.message.serverMs,
-            queueMs: serverOutcome.message.queueMs,
-            uploadMs: Math.max(
-              0,
-              serverOutcome.roundTripMs - serverOutcome.message.serverMs - serverOutcome.message.queueMs,
-            ),
-          }
-        : {};
-    const common2 = {
-      ...base,
-      bytesSent: body.byteLength,
-      ...(serverMessage ? { serverStatus: serverMessage.status } : {}),
-      ...(serverMessage?.plan ? { nextPlan: serverMessage.plan } : {}),
-      blocks: {
-        device: before.blocksRun,
-        localAfterSplit: localRun?.blocksRun ?? 0,
-        server: serverMessage ? serverMessage.blocksRun : null,
-      },
-      timings: {
-        ...base.timings,
-        encodeMs,
-        localAfterSplitMs: localRun?.computeMs ?? 0,
-        ...serverTimings,
-        totalMs: race.decidedAt - t0,
-      },
-    };
-
-    if (race.winner === 'server') {
-      const m = race.server.message;
-      return {
-        ...common2,
-        label: m.label!,
-        className: manifest.classes[m.label!] ?? String(m.label),
-        confidence: m.confidence!,
-        exit: m.exit!,
-        decidedBy: 'server',
-        cancelledServer: false,
-      };
-    }
-
-    if (race.abandoned) this.cancelAtEdge(requestId);
-    const failure = race.server;
+  /** The options every progressive run of a call shares. */
+  private runOptions(call: Call) {
     return {
-      ...common2,
-      ...answer(race.local.outcome, failure ? 'device-fallback' : 'device-race'),
-      cancelledServer: race.abandoned,
-      ...(failure
-        ? {
-            offloadError:
-              failure.kind === 'error'
-                ? {
-                    reason: failure.reason,
-                    message: failure.error,
-                    ...(failure.httpStatus !== undefined ? { httpStatus: failure.httpStatus } : {}),
-                  }
-                : {
-                    reason: failure.message.status,
-                    message: failure.message.error ?? `server answered ${failure.message.status}`,
-                    httpStatus: failure.httpStatus,
-                  },
-          }
-        : {}),
+      manifest: call.manifest,
+      createTensor: call.sessions.createTensor,
+      threshold: call.plan.threshold,
+      ...(call.plan.exit !== undefined ? { onlyExit: call.plan.exit } : {}),
+      now: this.o.now,
     };
+  }
+
+  /**
+   * The device's blocks before the split, with their exits. While a plan refresh or a cancel is in flight they
+   * yield between blocks, so its answer is read within a block: a refresh read only after a whole device-only run
+   * would measure that run as network latency, and a slow device would then judge every offload too slow.
+   */
+  private async runDevice(
+    call: Call,
+  ): Promise<{ before: ProgressiveResult; deviceScale: number | undefined }> {
+    const deviceSteps: ExecutorStep[] = [];
+    const start = this.o.now();
+    const networkPending = () => this.background.size > 0 || this.keeper?.refreshPending === true;
+    const signal = call.signal;
+    const before = await runProgressive({
+      ...this.runOptions(call),
+      sessions: yieldingSessions(call.sessions, yieldToEventLoop, networkPending),
+      input: call.input.values,
+      inputShape: call.input.shape,
+      fromBlock: 0,
+      toBlock: call.plan.split,
+      ...(signal ? { isCancelled: () => signal.aborted } : {}),
+      onStep: this.steps(call, 'device', deviceSteps),
+    });
+    signal?.throwIfAborted();
+    const sample = measureDeviceSample(deviceSteps, call.manifest, this.o.now() - start);
+    return { before, deviceScale: this.deviceScale.add(sample) };
+  }
+
+  /** The codec of the call's offload: the plan's, or the accuracy-aware choice for its split and threshold. */
+  private codecFor(call: Call): CodecSpec {
+    if (call.plan.codec) return call.plan.codec;
+    return chooseCodec({
+      manifest: call.manifest,
+      split: call.plan.split,
+      threshold: call.plan.threshold,
+      ...(this.options.accuracyBudgetPp !== undefined
+        ? { accuracyBudgetPp: this.options.accuracyBudgetPp }
+        : {}),
+    }).codec;
+  }
+
+  /** Encodes and sends the offload (or refuses it, when core's rules would), then races it (SPINN's rule). */
+  private async offloadAndRace(
+    call: Call,
+    base: CallBase,
+    activation: { values: Float32Array; shape: number[] },
+    deviceScale: number | undefined,
+  ): Promise<ClassifyResult> {
+    const tEncode = this.o.now();
+    const tensor = encodeActivation(this.codecFor(call), activation, call.input.pixels);
+    base.plan.codec = specOf(tensor.codec);
+    const replan = this.keeper?.replanFields(deviceScale);
+    const message = offloadMessage({
+      requestId: call.requestId,
+      modelId: call.manifest.id,
+      plan: call.plan,
+      tensor,
+      ...(replan ? { replan: { ...replan, context: { ...replan.context, deviceMs: base.deviceMs } } } : {}),
+      ...(this.o.debug ? { debug: true } : {}),
+    });
+    const body = encodeMessage(message);
+    const encodeMs = this.o.now() - tEncode;
+    const offload = this.send(call, message, body, activation.values);
+    const race = await this.race(call, offload, activation, body.byteLength);
+    const server = race.server?.kind === 'result' ? race.server : undefined;
+    if (this.keeper && server) {
+      this.keeper.onResult(call.manifest, {
+        split: call.plan.split,
+        bodyBytes: body.byteLength,
+        roundTripMs: server.roundTripMs,
+        message: server.message,
+      });
+    } else if (this.keeper && race.server?.kind === 'error' && race.server.reason !== 'aborted') {
+      this.keeper.onOffloadFailure(call.manifest, this.deviceScale.current);
+    }
+    if (race.winner === 'local' && race.abandoned) this.cancelAtEdge(call.requestId);
+    const nextPlan = server?.message.plan ?? undefined;
+    // Without an SLA a plan arrives only from an edge that plans for its own reasons; it is followed the same way.
+    if (!this.keeper) this.plans.adopt(nextPlan, 'edge', call.manifest);
+    return offloadedResult(call.manifest, base, {
+      bytesSent: body.byteLength,
+      encodeMs,
+      race,
+      ...(nextPlan ? { nextPlan } : {}),
+    });
+  }
+
+  /**
+   * POST /v1/infer, unless the edge's own rules (checked on what is about to leave; no decode, the values are at
+   * hand) would refuse it — a non-finite activation from a broken model file, a plan for a split the model lacks:
+   * then nothing is sent and the device finishes alone.
+   */
+  private send(call: Call, message: OffloadMessage, body: Uint8Array, values: Float32Array): OffloadCall {
+    const refusal = offloadRefusal(call.manifest, message, values);
+    if (refusal) return refusedOffload(refusal);
+    return startOffload({
+      url: `${this.o.edgeUrl}/v1/infer`,
+      body,
+      requestId: call.requestId,
+      classes: call.manifest.classes.length,
+      exits: call.manifest.exits.length,
+      fetch: this.o.fetch,
+      timeoutMs: this.o.offloadTimeoutMs,
+      now: this.o.now,
+      ...(this.o.headers ? { headers: this.o.headers } : {}),
+    });
+  }
+
+  /**
+   * Races the server against the local continuation after the split. An abort of the call's signal aborts the
+   * offload and cancels it at the edge, stops the local run at its next block, and rejects with the signal's reason.
+   */
+  private async race(
+    call: Call,
+    offload: OffloadCall,
+    activation: { values: Float32Array; shape: number[] },
+    bytes: number,
+  ): Promise<RaceOutcome> {
+    const { manifest, plan, signal } = call;
+    const continuation = this.o.localContinuation;
+    const expectedMs =
+      continuation === 'hedge' ? this.keeper?.expectedAnswerMs(manifest, plan.split, bytes) : undefined;
+    const onAbort = () => {
+      offload.abort();
+      this.cancelAtEdge(call.requestId);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const local: SessionProvider = yieldingSessions(call.sessions, yieldToEventLoop);
+    try {
+      return await raceOffload({
+        offload,
+        continuation,
+        ...(expectedMs !== undefined ? { hedgeAfterMs: HEDGE_FACTOR * expectedMs } : {}),
+        now: this.o.now,
+        runLocal: (isCancelled) =>
+          runProgressive({
+            ...this.runOptions(call),
+            sessions: local,
+            input: activation.values,
+            inputShape: activation.shape,
+            fromBlock: plan.split,
+            toBlock: manifest.blocks.length,
+            isCancelled: () => isCancelled() || signal?.aborted === true,
+            onStep: this.steps(call, 'after-split'),
+          }),
+      });
+    } catch (e) {
+      signal?.throwIfAborted();
+      throw e;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      signal?.throwIfAborted();
+    }
   }
 }
 

@@ -7,11 +7,19 @@ import { describeValue } from './public-error.js';
 import type { WireMessage } from './wire.js';
 
 /**
- * Current protocol version. Peers reject any other with a clear error (HTTP 400 at the edge).
+ * Current protocol version. Peers reject any other with a clear error (HTTP 400 at the edge) naming the versions
+ * they speak (SPOKEN_PROTOCOL_VERSIONS).
  * 1: raw fp32 activations only. 2: compressed codecs (sparse bitmap + quantisation + deflate), the SLA and
  * scheduler fields (plan estimates, context), Edgent-style truncated exits, and the server's load in results.
+ * 3: small messages. No `kind` (the route says what a body is); an offload carries `context` and `sla` only when
+ * the client asks the edge to plan again, and `debug` when it wants the plan's reasons; a result carries the next
+ * plan only when it differs from the plan the offload ran, its reasons, estimates and the backend's load only on
+ * `debug`, and (from the edge) no `requestId`: the answer belongs to the request that asked.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
+
+/** Every protocol version this code reads and writes (today only the current one). */
+export const SPOKEN_PROTOCOL_VERSIONS: readonly number[] = [PROTOCOL_VERSION];
 
 /** MIME type of msgpack bodies on every hop. */
 export const WIRE_CONTENT_TYPE = 'application/vnd.spinn+msgpack';
@@ -37,9 +45,10 @@ export function unpack(body: Uint8Array): Record<string, unknown> {
     throw new WireError('body must be a msgpack map');
   }
   const v = (value as Record<string, unknown>).v;
-  if (v !== PROTOCOL_VERSION) {
+  if (typeof v !== 'number' || !SPOKEN_PROTOCOL_VERSIONS.includes(v)) {
     throw new WireError(
-      `unsupported protocol version ${describeValue(v)}; this server speaks ${PROTOCOL_VERSION}`,
+      `unsupported protocol version ${describeValue(v)}; this server speaks ${SPOKEN_PROTOCOL_VERSIONS.join(', ')} ` +
+        '(update the client library)',
     );
   }
   return value as Record<string, unknown>;

@@ -11,7 +11,13 @@ import { slaSchema } from './sla.js';
 import { codecSpecSchema, quantBitsSchema, quantGranularitySchema } from './codec-spec-schema.js';
 import type { CodecHeader, EncodedTensor } from './tensor-codec.js';
 
-export { encodeMessage, PROTOCOL_VERSION, WIRE_CONTENT_TYPE, WireError } from './wire-envelope.js';
+export {
+  encodeMessage,
+  PROTOCOL_VERSION,
+  SPOKEN_PROTOCOL_VERSIONS,
+  WIRE_CONTENT_TYPE,
+  WireError,
+} from './wire-envelope.js';
 
 /**
  * Largest offload body the edge accepts by default (its MAX_OFFLOAD_BYTES): the largest fp32 activation served is
@@ -137,17 +143,27 @@ export type ClientContext = z.infer<typeof clientContextSchema>;
 
 export const offloadMessageSchema = z.object({
   v: z.literal(PROTOCOL_VERSION),
-  kind: z.literal('offload'),
   requestId: requestIdSchema,
   modelId: z.string().min(1).max(64),
   split: z.number().int().nonnegative(),
   threshold: z.number().min(0).max(1),
   tensor: encodedTensorSchema,
-  context: clientContextSchema.default({}),
-  /** The client's SLA, so the edge can plan its next request (default SLA when absent). */
-  sla: slaSchema.optional(),
+  context: clientContextSchema
+    .optional()
+    .describe(
+      'what the client measured; sent with sla when it asks the edge to plan again; absent in the steady state',
+    ),
+  sla: slaSchema
+    .optional()
+    .describe('present when the edge should plan the next request (a replan); absent: no plan in the result'),
   /** Edgent-style truncated plan: only this exit answers. */
   exit: z.number().int().nonnegative().optional(),
+  debug: z
+    .boolean()
+    .optional()
+    .describe(
+      "ask for the next plan's reason, estimate and context seen, and the backend's load, in the result",
+    ),
 });
 export type OffloadMessage = z.infer<typeof offloadMessageSchema>;
 
@@ -156,8 +172,11 @@ export type ResultStatus = z.infer<typeof resultStatusSchema>;
 
 export const resultMessageSchema = z.object({
   v: z.literal(PROTOCOL_VERSION),
-  kind: z.literal('result'),
-  requestId: requestIdSchema,
+  requestId: requestIdSchema
+    .optional()
+    .describe(
+      'the request answered: always from the backend, omitted by the edge (the HTTP exchange pairs them)',
+    ),
   status: resultStatusSchema,
   /** Index into the manifest's exits of the exit that answered; null unless done. */
   exit: z.number().int().nonnegative().nullable(),
@@ -169,9 +188,9 @@ export const resultMessageSchema = z.object({
   /** Blocks the server ran before it stopped (answered or cancelled). */
   blocksRun: z.number().int().nonnegative(),
   error: z.string().max(2000).optional(),
-  /** The plan the edge suggests for the client's next request. */
+  /** The plan the edge suggests for the client's next request; absent when it equals the plan this offload ran. */
   plan: planSchema.nullable().optional(),
-  /** Backend load when it answered (requests running and queued, worker slots), for the scheduler. */
+  /** Backend load when it answered (requests running and queued, worker slots), for the scheduler; edge: on debug. */
   load: z
     .object({
       busy: z.number().int().nonnegative(),

@@ -244,7 +244,6 @@ export function createApp(deps: AppDeps, state: AppState = { draining: false }):
 
     const msg: ResultMessage = {
       v: PROTOCOL_VERSION,
-      kind: 'result',
       requestId: record.requestId,
       status: o.status,
       exit: o.exit,

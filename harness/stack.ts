@@ -158,6 +158,8 @@ export interface EdgeOptions {
   /** API keys the edge accepts (named key0, key1, …): a count of fresh keys (default 1) or the keys. */
   apiKeys?: number | string[];
   vars?: Record<string, string>;
+  /** Another wrangler configuration to run the same way (bench:hop's pass-through worker); default wrangler.toml. */
+  config?: string;
   /**
    * Static-assets folder to serve instead of wrangler.toml's (`wrangler dev --assets`): e.g. the evaluation's
    * manifests whose profile was computed on a calibration half of the test split.
@@ -186,6 +188,7 @@ export async function startEdge(o: EdgeOptions): Promise<EdgeService> {
   const args = [
     join(ROOT, 'node_modules/wrangler/bin/wrangler.js'),
     'dev',
+    ...(o.config ? ['--config', join(ROOT, o.config)] : []),
     '--ip',
     '127.0.0.1',
     '--port',

@@ -9,7 +9,7 @@ import { readConfig, type AppEnv } from './env.js';
 
 const ALLOW_HEADERS = ['authorization', 'content-type', 'accept', 'if-none-match'];
 /** Beyond the CORS-safelisted ones (content-type, content-length, cache-control, …). */
-const EXPOSE_HEADERS = ['etag', 'retry-after', 'www-authenticate'];
+const EXPOSE_HEADERS = ['etag', 'retry-after', 'www-authenticate', 'server-timing'];
 
 export const corsPolicy: MiddlewareHandler<AppEnv> = cors({
   origin: (origin, c) => {

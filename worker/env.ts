@@ -3,6 +3,7 @@
 
 import { DEFAULT_MAX_OFFLOAD_BYTES } from '../core/wire.js';
 import { readBackends, type BackendSpec } from './backends-config.js';
+import { DEFAULT_REQUEST_SHARDS, MAX_REQUEST_SHARDS } from './request-shard.js';
 
 /**
  * The worker's bindings: what wrangler.toml declares, as `wrangler types` generates them into
@@ -43,6 +44,8 @@ export interface WorkerConfig {
   corsOrigins: string[];
   bodyTimeoutMs: number;
   cancelTombstoneMs: number;
+  /** Objects the request records are spread over (REQUEST_SHARDS; worker/request-shard.ts). */
+  requestShards: number;
 }
 
 export const DEFAULT_BACKEND_TIMEOUT_MS = 10_000;
@@ -54,6 +57,12 @@ export const DEFAULT_CANCEL_TOMBSTONE_MS = 60_000;
 function positiveNumber(value: string | number | undefined, fallback: number): number {
   const n = typeof value === 'number' ? value : value === undefined || value === '' ? NaN : Number(value);
   return Number.isFinite(n) && n > 0 ? n : fallback;
+}
+
+/** A whole number in 1..max, else the fallback. */
+function countIn(value: string | undefined, max: number, fallback: number): number {
+  const n = positiveNumber(value, fallback);
+  return Number.isInteger(n) && n <= max ? n : fallback;
 }
 
 function commaList(value: string | undefined): string[] {
@@ -80,6 +89,7 @@ export function readConfig(env: Env): WorkerConfig {
     corsOrigins: commaList(env.CORS_ORIGINS),
     bodyTimeoutMs: positiveNumber(env.BODY_TIMEOUT_MS, DEFAULT_BODY_TIMEOUT_MS),
     cancelTombstoneMs: positiveNumber(env.CANCEL_TOMBSTONE_MS, DEFAULT_CANCEL_TOMBSTONE_MS),
+    requestShards: countIn(env.REQUEST_SHARDS, MAX_REQUEST_SHARDS, DEFAULT_REQUEST_SHARDS),
   };
 }
 

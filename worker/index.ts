@@ -4,7 +4,7 @@
 import { app } from './app.js';
 import type { Env } from './env.js';
 
-export { RequestState } from './request-state.js';
+export { RequestShard } from './request-state.js';
 
 export default {
   fetch: app.fetch,

@@ -1,7 +1,8 @@
 // Plans a client's next request at the edge: the same core scheduler the client runs offline, fed with the
 // client's reported context (its online profiler), this request's observed server speed, the backend's load and
-// the client's SLA. Used after every offload that carries an SLA (the plan rides on the result; without an SLA the
-// client's own plan is echoed) and by POST /v1/plan.
+// the client's SLA. Used after every offload that asks for it (one that carries the SLA and context: protocol 3
+// sends them only when the client wants a replan) and by POST /v1/plan. A result carries the plan only when it
+// differs from the plan the offload ran, and its explanation (reason, estimate, context seen) only on `debug`.
 
 import type { CodecSpec } from '../core/codec-spec.js';
 import type { ModelManifest } from '../core/manifest.js';
@@ -9,6 +10,7 @@ import { costModel, offlineServerMs, ProfileMissingError } from '../core/plan-es
 import { schedulerContext, type BackendLoad } from '../core/scheduler-context.js';
 import { decisionToPlan, schedule } from '../core/scheduler.js';
 import { DEFAULT_SLA, type Sla } from '../core/sla.js';
+import { specOf } from '../core/tensor-codec.js';
 import type { ClientContext, OffloadMessage, Plan, ResultMessage } from '../core/wire.js';
 
 /** Weight of this request's own server-speed observation against the client's reported average. */
@@ -55,45 +57,54 @@ export function planFor(q: PlanQuery): Plan {
 
 /** The client's context with this request's server-speed observation folded in. */
 function withObservedServer({ offload, result, manifest }: PlanInput): ClientContext {
-  if (result.status !== 'done' || result.serverMs <= 0 || !manifest.profile) return offload.context;
+  const context = offload.context ?? {};
+  if (result.status !== 'done' || result.serverMs <= 0 || !manifest.profile) return context;
   let offline: number;
   try {
     offline = offlineServerMs(costModel(manifest), offload.split, result.blocksRun, result.exit);
   } catch {
-    return offload.context;
+    return context;
   }
-  if (!(offline > 0)) return offload.context;
+  if (!(offline > 0)) return context;
   const observed = result.serverMs / offline;
-  const prior = offload.context.serverScale;
+  const prior = context.serverScale;
   const serverScale =
     prior === undefined ? observed : SERVER_SCALE_ALPHA * observed + (1 - SERVER_SCALE_ALPHA) * prior;
-  return { ...offload.context, serverScale };
+  return { ...context, serverScale };
 }
 
-/** The codec spec (what a plan asks for) of the header an offload carried. */
-function specOf(h: OffloadMessage['tensor']['codec']): CodecSpec {
-  return h.scheme === 'quant'
-    ? { scheme: 'quant', bits: h.bits, granularity: h.granularity }
-    : { scheme: h.scheme };
-}
-
-export function nextPlan(input: PlanInput): Plan {
+/** The plan for the client's next request, or undefined when the offload did not ask for one (no SLA). */
+export function nextPlan(input: PlanInput): Plan | undefined {
   const { offload, result, manifest } = input;
-  if (!offload.sla) {
-    // No SLA, no steering: a client that plans for itself gets its own plan back.
-    return {
-      split: offload.split,
-      threshold: offload.threshold,
-      codec: specOf(offload.tensor.codec),
-      reason: 'no SLA in the offload: echo of the client plan',
-    };
-  }
+  // No SLA, no replan: the client keeps the plan it runs.
+  if (!offload.sla) return undefined;
   const load = input.load ?? result.load;
   return planFor({
     manifest,
     context: withObservedServer(input),
-    ...(offload.sla ? { sla: offload.sla } : {}),
+    sla: offload.sla,
     ...(load ? { load } : {}),
     serverAvailable: result.status !== 'failed',
   });
+}
+
+const sameCodec = (a: CodecSpec, b: CodecSpec) =>
+  a.scheme === b.scheme &&
+  (a.scheme !== 'quant' || (b.scheme === 'quant' && a.bits === b.bits && a.granularity === b.granularity));
+
+/**
+ * What of `plan` a result carries: nothing when it is the plan this offload ran (split, threshold, codec, exit);
+ * otherwise the plan without its explanation (reason, estimate, context seen) unless the offload asked for `debug`.
+ */
+export function planForResult(offload: OffloadMessage, plan: Plan | undefined): Plan | undefined {
+  if (!plan) return undefined;
+  if (offload.debug) return plan;
+  const unchanged =
+    plan.split === offload.split &&
+    plan.threshold === offload.threshold &&
+    plan.exit === offload.exit &&
+    sameCodec(plan.codec, specOf(offload.tensor.codec));
+  if (unchanged) return undefined;
+  const { reason: _reason, estimate: _estimate, seen: _seen, ...runnable } = plan;
+  return runnable;
 }

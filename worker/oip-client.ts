@@ -95,7 +95,6 @@ export function resultFromOip(
   }
   return {
     v: PROTOCOL_VERSION,
-    kind: 'result',
     requestId: call.requestId,
     status: 'done',
     exit,

@@ -50,6 +50,14 @@ const KEYED: Record<string, SharedResponse> = {
   '429': 'TooManyRequests',
   '503': 'Unavailable',
 };
+/** The header every answer of the offload path carries (worker/routes/infer.ts serverTiming). */
+const SERVER_TIMING = {
+  'Server-Timing': {
+    description:
+      "where the time went, ms: `edge` (the edge's own waiting), `backend` (the backend call as the edge saw it), `claim` (the Durable Object's verdict on the id, beside the backend call), `queue` and `compute` (as the backend reports them)",
+    schema: { type: 'string' },
+  },
+};
 const MODEL_UNKNOWN = error('Model not served by this edge.');
 const requestIdParam = { name: 'id', in: 'path' as const, required: true, schema: 'RequestId' as const };
 const modelIdParam = { name: 'id', in: 'path' as const, required: true, schema: { type: 'string' } };
@@ -82,7 +90,7 @@ export const SHARED_RESPONSES: Record<SharedResponse, Omit<Response, 'body'>> = 
 };
 
 export const API_DESCRIPTION =
-  `Edge hop of SPINN-TS: clients offload the activation after split s as a msgpack body (wire protocol ${PROTOCOL_VERSION}, core/wire.ts; info.version is the spinn-ts package version, x-spinn-protocol-version the wire protocol, see README Versions); the edge validates it against the model manifest, forwards it to the backend through the request's RequestState Durable Object, and answers with a ResultMessage carrying the next plan. A client that runs nothing itself posts an image to /v1/classify. ` +
+  `Edge hop of SPINN-TS: clients offload the activation after split s as a msgpack body (wire protocol ${PROTOCOL_VERSION}, core/wire.ts; info.version is the spinn-ts package version, x-spinn-protocol-version the wire protocol, see README Versions); the edge validates it against the model manifest, forwards it to the backend while the request's RequestState Durable Object claims the id beside that call, and answers with a small ResultMessage (the next plan only when it changed). A client that runs nothing itself posts an image to /v1/classify. ` +
   'Every error body is JSON {"error": "..."} (at most 500 characters; an unexpected failure says only `internal error; the details are in the server log`). Msgpack bodies are plain maps and arrays: extension types (msgpackr records, structured clone, timestamps) are refused with 400; payload bytes are msgpack bin values (binary strings here). ' +
   'Routes that spend backend time or touch request state need an API key, `authorization: Bearer <key>`, and are limited per key (rate, and offloads in flight); the catalogue, this document and /healthz are public. A request id belongs to the key that first used it. This document is generated from the zod schemas the edge validates with (worker/openapi-document.ts).';
 
@@ -93,13 +101,14 @@ export const OPERATIONS: Operation[] = [
     operationId: 'infer',
     summary: 'Offload the rest of a request to the server',
     keyed: true,
-    description: `Checked in this order, each before any backend work: API key (401/403), the key's rate limit and offloads in flight (429), content type (415), size against MAX_OFFLOAD_BYTES (default ${DEFAULT_MAX_OFFLOAD_BYTES} bytes), by content-length and while reading (413), the whole body within BODY_TIMEOUT_MS (408), msgpack structure (plain maps and arrays, at most 16 levels deep and 20,000 values, string keys, no extension types, no trailing bytes), protocol version and message schema (400), model served (404), then core's offload validation (400): a server-side split point of the model, an exit the server runs, the tensor shape [1, ...manifest split shape], codec header fields that fit the shape, the payload length the header allows, a full decode of the tensor, and every value finite and within ±1e9. Then the request's Durable Object: if a cancel for the id arrived first the answer is \`cancelled\` and the backend is never contacted; a second offload for an id, or an id another key used first, is 409; otherwise a body re-encoded from the validated message (never the client's bytes) goes to the backend with a timeout (BACKEND_TIMEOUT_MS; on timeout the edge also cancels the backend's work). A client's mistake is always a 4xx here; 502/504 only ever mean the backend failed. Request ids are single-use.`,
+    description: `Checked in this order, each before any backend work: API key (401/403), the key's rate limit and offloads in flight (429), content type (415), size against MAX_OFFLOAD_BYTES (default ${DEFAULT_MAX_OFFLOAD_BYTES} bytes), by content-length and while reading (413), the whole body within BODY_TIMEOUT_MS (408), msgpack structure (plain maps and arrays, at most 16 levels deep and 20,000 values, string keys, no extension types, no trailing bytes), protocol version and message schema (400), model served (404), then core's offload validation (400): a server-side split point of the model, an exit the server runs, the tensor shape [1, ...manifest split shape], codec header fields that fit the shape, the payload length the header allows, a full decode of the tensor, and every value finite and within ±1e9. Then a body re-encoded from the validated message (never the client's bytes) goes to the backend with a timeout (BACKEND_TIMEOUT_MS; on timeout the edge also cancels the backend's work), and beside that call the request's Durable Object claims the id: if a cancel for the id arrived first the answer is \`cancelled\` (that cancel already told the backend, which refuses the offload without computing); a second offload for an id, or an id another key used first, is 409; a cancel while the backend works answers \`cancelled\` at once. Every answer from the backend path carries \`Server-Timing\` (edge, backend, claim, queue, compute; ms). A client's mistake is always a 4xx here; 502/504 only ever mean the backend failed. Request ids are single-use.`,
     request: { content: { [WIRE_CONTENT_TYPE]: 'OffloadMessage' } },
     responses: {
       '200': {
         description:
-          'The backend answered (`done`), or the request was cancelled (`cancelled`). `plan` is the plan suggested for the next request.',
+          'The backend answered (`done`), or the request was cancelled (`cancelled`). `plan` is the plan suggested for the next request, present only when it differs from the plan this offload ran.',
         body: msgpack('ResultMessage'),
+        headers: SERVER_TIMING,
       },
       '400': error(
         'Not msgpack (or msgpack outside the limits above), not an offload, unsupported protocol version, invalid request id, split not a server-side split point of the model, exit not a server-side exit, tensor shape, codec header or payload length wrong, payload that does not decode, or a non-finite or out-of-range activation value. The message says which.',
@@ -115,11 +124,13 @@ export const OPERATIONS: Operation[] = [
         description:
           'Backend unreachable, answered garbage, or failed the request: a `failed` result; the client finishes locally.',
         body: msgpack('ResultMessage'),
+        headers: SERVER_TIMING,
       },
       '504': {
         description:
           'Backend did not answer within BACKEND_TIMEOUT_MS: a `failed` result; the client finishes locally.',
         body: msgpack('ResultMessage'),
+        headers: SERVER_TIMING,
       },
       ...KEYED,
     },
@@ -130,7 +141,7 @@ export const OPERATIONS: Operation[] = [
     operationId: 'classify',
     summary: 'Classify an image on the server (nothing runs on the client)',
     keyed: true,
-    description: `For clients that run nothing themselves (curl, scripts). The body is a PNG or JPEG image (content type image/png, image/jpeg or application/octet-stream; the bytes' signature decides) or JSON {pixels, width, height, channels?, sla?}. The edge decodes it (at most ${MAX_IMAGE_PIXELS} pixels, bodies up to ${MAX_IMAGE_BODY_BYTES} bytes), applies the model's preprocessing recipe (resize, channels, padding: uint8 pixels at model resolution), asks its scheduler for the plan of a client that runs nothing locally (split 0; threshold and objectives from the SLA; without one, within 1 percentage point of the model's best accuracy, then the fastest) and sends the pixels as a split-0 \`u8\` offload through the request's Durable Object, as POST /v1/infer does: same validation, lifecycle record (GET /v1/requests/{requestId}), cancel rules and per-key limits. ?model= picks the model (default: the first of MODELS); the model needs a preprocessing recipe.`,
+    description: `For clients that run nothing themselves (curl, scripts). The body is a PNG or JPEG image (content type image/png, image/jpeg or application/octet-stream; the bytes' signature decides) or JSON {pixels, width, height, channels?, sla?}. The edge decodes it (at most ${MAX_IMAGE_PIXELS} pixels, bodies up to ${MAX_IMAGE_BODY_BYTES} bytes), applies the model's preprocessing recipe (resize, channels, padding: uint8 pixels at model resolution), asks its scheduler for the plan of a client that runs nothing locally (split 0; threshold and objectives from the SLA; without one, within 1 percentage point of the model's best accuracy, then the fastest) and sends the pixels as a split-0 \`u8\` offload along the same path as POST /v1/infer: same validation, lifecycle record (GET /v1/requests/{requestId}), cancel rules and per-key limits. ?model= picks the model (default: the first of MODELS); the model needs a preprocessing recipe.`,
     parameters: [
       {
         name: 'model',

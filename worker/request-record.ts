@@ -92,7 +92,8 @@ export function isFinal(status: LifecycleStatus): boolean {
   return FINAL_STATUSES.includes(status);
 }
 
-const EMPTY_FIELDS: ResultFields = {
+/** The result fields of a request without an answer. */
+export const EMPTY_FIELDS: ResultFields = {
   exit: null,
   label: null,
   confidence: null,
@@ -117,7 +118,6 @@ export function resultMessageOf(record: RequestRecord): ResultMessage {
   const status: ResultStatus = isFinal(record.status) ? (record.status as ResultStatus) : 'failed';
   const msg: ResultMessage = {
     v: PROTOCOL_VERSION,
-    kind: 'result',
     requestId: record.requestId,
     status,
     ...(status === 'done'
@@ -128,7 +128,7 @@ export function resultMessageOf(record: RequestRecord): ResultMessage {
   return msg;
 }
 
-// A cancelled or failed result keeps the backend's cost numbers but never an answer.
-function pickTimes(f: ResultFields | null): Partial<ResultFields> {
+/** A cancelled or failed result keeps the backend's cost numbers but never an answer. */
+export function pickTimes(f: ResultFields | null): Partial<ResultFields> {
   return f ? { serverMs: f.serverMs, queueMs: f.queueMs, blocksRun: f.blocksRun } : {};
 }

@@ -1,53 +1,94 @@
-// The RequestState Durable Object: one instance per request id, the single truth for that request's lifecycle.
-// It serialises offload and cancel for the id (a cancel that arrives first wins; a second offload is refused),
-// makes the backend call with an AbortController so a cancel can stop it, and keeps the record in durable storage
-// (surviving eviction) until an alarm deletes it: REQUEST_RETENTION_MS (an hour) after an offload first reached it,
-// or CANCEL_TOMBSTONE_MS (a minute) after a cancel for an id no offload has claimed, so random cancels leave nothing
-// behind for long. The id belongs to the API key that first used it: any other key is told it does not exist.
-// A record's size is bounded (boundRecord), so storage per request is too. Which backend of the fleet takes the
-// offload is the router's choice (offload-router.ts); the record keeps the one that holds the request, so a cancel
-// or the stop of a timed-out call reaches that backend.
+// The RequestShard Durable Object: the single truth for the lifecycle of every request id of its shard
+// (worker/request-shard.ts picks the shard). It decides who may use an id (a cancel that arrives first wins; a second
+// offload is refused; the id belongs to the API key that first used it, any other key is told it does not exist) and
+// keeps each record in durable storage (surviving eviction and restarts) until it expires: REQUEST_RETENTION_MS (an
+// hour) after an offload first reached it, or CANCEL_TOMBSTONE_MS (a minute) after a cancel for an id no offload has
+// claimed. One alarm per object, set to the earliest expiry, deletes what is due (the expiry index is sorted).
+// It is NOT on the offload's critical path: the route (worker/offload-flow.ts) calls the backend itself and, beside
+// that call, claims the id here (naming the backend the router chose; `dispatched` on a failover, so a cancel reaches
+// the backend that holds the request) and waits here for a cancel (`untilCancelled`); the backend's answer is
+// recorded after the client has it (`finish`). A record's size is bounded (boundRecord), so storage per request is.
+//
+// Storage (the KV API of a SQLite-backed object; keys sort as strings):
+//   r:<id>                 { record, expiresAt }     the record
+//   x:<expiresAt>:<id>     1                         the expiry index (15-digit epoch ms, so the order is time's)
+//   n:<id>                 1                         present while the record says `running` (the restart rule)
 
 import { DurableObject } from 'cloudflare:workers';
-import type { BackendLoad } from '../core/scheduler-context.js';
-import type { ResultMessage } from '../core/wire.js';
-import { backendCancel, type BackendCancelAnswer } from './backend-client.js';
-import { readConfig, type Env } from './env.js';
-import { routeOffload } from './offload-router.js';
+import type { ResultMessage, ResultStatus } from '../core/wire.js';
+import { backendCancel, type BackendCancelAnswer, type BackendRef } from './backend-client.js';
+import { readConfig, type Env, type WorkerConfig } from './env.js';
 import {
   boundRecord,
   isFinal,
   newRecord,
-  type PublicRecord,
   publicRecord,
-  resultFields,
+  type PublicRecord,
   resultMessageOf,
   transition,
   type RequestRecord,
+  type ResultFields,
 } from './request-record.js';
 
-const KEY = 'record';
+/** Beyond BACKEND_TIMEOUT_MS, how long a `running` record waits for its route before it reads `failed`. */
+const LOST_CALL_GRACE_MS = 10_000;
+/** How long a cancel waits for the woken route to say its backend fetch is aborted before telling the backend. */
+const ROUTE_ACK_TIMEOUT_MS = 1_000;
+/** Expired records deleted per storage round trip by the alarm (the KV API deletes at most 128 keys a call). */
+const EXPIRY_BATCH = 40;
 
-export interface OffloadInput {
+interface Stored {
+  record: RequestRecord;
+  /** Epoch ms after which the alarm deletes the record. */
+  expiresAt: number;
+}
+
+const recordKey = (id: string) => `r:${id}`;
+const runningKey = (id: string) => `n:${id}`;
+const expiryKey = (at: number, id: string) => `x:${String(at).padStart(15, '0')}:${id}`;
+/** The id and time of an expiry index key. */
+function parseExpiryKey(key: string): { at: number; id: string } {
+  return { at: Number(key.slice(2, 17)), id: key.slice(18) };
+}
+
+/** `p`, or nothing after `ms`. */
+function boundedWait(p: Promise<void>, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    void p.then(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+export interface ClaimInput {
   requestId: string;
   /** The caller's key name (worker/auth.ts). */
   owner: string;
   modelId: string;
   split: number;
   threshold: number;
-  /** The validated offload, re-encoded by the edge; forwarded to the backend as is. */
-  body: Uint8Array;
+  /** The backend the router sent the offload to; null when the fleet had none to try. */
+  backend: BackendRef | null;
 }
 
-export type OffloadReply =
-  | {
-      kind: 'result';
-      httpStatus: 200 | 502 | 504;
-      result: ResultMessage;
-      /** The backend's load when it answered (for the edge's scheduler); absent without a backend answer. */
-      load?: BackendLoad;
-    }
+export type ClaimReply =
+  /** The id is this offload's: the record says `running`. */
+  | { kind: 'claimed' }
+  /** A cancel got here first: the offload is answered with this `cancelled` result. */
+  | { kind: 'cancelled'; result: ResultMessage }
+  /** Reused, or used by another key. */
   | { kind: 'conflict'; error: string };
+
+/** How the route's backend call ended, for the record. */
+export interface FinishInput {
+  status: ResultStatus;
+  result: ResultFields | null;
+  error?: string;
+  /** Set when the route gave up on the backend (timeout) and asked it to stop. */
+  backendCancel?: BackendCancelAnswer;
+}
 
 export interface CancelReply {
   requestId: string;
@@ -56,182 +97,249 @@ export interface CancelReply {
   backend: BackendCancelAnswer;
 }
 
-export class RequestState extends DurableObject<Env> {
-  private record: RequestRecord | null = null;
-  private inflight: AbortController | null = null;
-  /** The backend cancel call of the first DELETE, so concurrent repeats answer with its result. */
-  private cancelling: Promise<BackendCancelAnswer> | null = null;
+/** What this object keeps in memory about a claimed call while its route waits (`untilCancelled`). */
+interface Call {
+  /** Resolves the route's wait: `cancelled` on a cancel, `settled` once the call ended otherwise. */
+  wake: (why: 'cancelled' | 'settled') => void;
+  woken: Promise<'cancelled' | 'settled'>;
+  /** Resolved by the route once it aborted its backend fetch after a cancel woke it (`backendCallAborted`). */
+  routeAborted?: () => void;
+}
+
+/**
+ * Asks the backend that holds the request to stop it. A cancel that came before its offload tells every SPINN
+ * backend (the route sends that offload beside its claim, to whichever backend the router picks, and each backend
+ * refuses an id it has seen cancelled); the first failure, or else the first answer, is the reply.
+ */
+async function cancelOnBackends(config: WorkerConfig, record: RequestRecord): Promise<BackendCancelAnswer> {
+  if (record.backend) return backendCancel(config, record.backend, record.requestId);
+  const spinn = record.cancelledBeforeOffload ? config.backends.filter((b) => b.kind === 'spinn') : [];
+  if (!spinn.length) return { ok: true, skipped: 'no backend was holding the request; nothing to stop' };
+  const answers = await Promise.all(spinn.map((b) => backendCancel(config, b, record.requestId)));
+  return answers.find((a) => !a.ok) ?? answers[0]!;
+}
+
+export class RequestShard extends DurableObject<Env> {
+  private readonly calls = new Map<string, Call>();
+  /** The backend cancel call of an id's first DELETE, so concurrent repeats answer with its result. */
+  private readonly cancelling = new Map<string, Promise<BackendCancelAnswer>>();
+  /** When the alarm is set for (null: none); kept here so most writes need not touch it. */
+  private alarmAt: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     void ctx.blockConcurrencyWhile(async (): Promise<void> => {
-      const record = (await ctx.storage.get<RequestRecord>(KEY)) ?? null;
-      if (record && !isFinal(record.status)) {
-        // The isolate that made the backend call is gone, and its fetch with it: the call can no longer answer.
-        record.error = 'the edge restarted while the backend call was in flight';
-        transition(record, 'failed');
-        await ctx.storage.put(KEY, record);
+      this.alarmAt = await ctx.storage.getAlarm();
+      // The edge restarted while these backend calls were in flight: they can no longer answer.
+      for (const key of (await ctx.storage.list({ prefix: 'n:' })).keys()) {
+        const stored = await ctx.storage.get<Stored>(recordKey(key.slice(2)));
+        if (!stored || isFinal(stored.record.status)) continue;
+        stored.record.error = 'the edge restarted while the backend call was in flight';
+        transition(stored.record, 'failed');
+        await this.write(stored.record, stored, stored.expiresAt, true);
       }
-      this.record = record;
     });
   }
 
-  /** The stored record, or null for an id this object never saw or that `owner` does not own (nothing is written). */
-  async snapshot(owner: string): Promise<PublicRecord | null> {
-    return this.record?.owner === owner ? publicRecord(this.record) : null;
+  /** The stored record, or null for an id this shard never saw or that `owner` does not own (nothing is written). */
+  async snapshot(requestId: string, owner: string): Promise<PublicRecord | null> {
+    const stored = await this.read(requestId);
+    if (stored?.record.owner !== owner) return null;
+    await this.failLostCall(stored);
+    return publicRecord(stored.record);
   }
 
-  async offload(input: OffloadInput): Promise<OffloadReply> {
+  /** Claims the id for an offload whose backend call the route starts beside this call. */
+  async claim(input: ClaimInput): Promise<ClaimReply> {
     const config = readConfig(this.env);
-    let record = this.record;
-    if (record?.cancelledBeforeOffload && record.modelId === null && record.owner === input.owner) {
-      // The cancel got here first: answer `cancelled` and never contact the backend. The id is a request now, kept
-      // as long as any other.
-      Object.assign(record, { modelId: input.modelId, split: input.split, threshold: input.threshold });
-      await this.save(record, { keepForMs: config.requestRetentionMs });
-      return { kind: 'result', httpStatus: 200, result: resultMessageOf(record) };
-    }
-    if (record) {
+    const stored = await this.read(input.requestId);
+    const { modelId, split, threshold, backend } = input;
+    if (stored) {
+      const record = stored.record;
+      if (record.cancelledBeforeOffload && record.modelId === null && record.owner === input.owner) {
+        // The cancel got here first: answer `cancelled`; the backend was told by that cancel and refuses the
+        // offload. The id is a request now, kept as long as any other.
+        Object.assign(record, { modelId, split, threshold });
+        await this.save(record, { keepForMs: config.requestRetentionMs });
+        return { kind: 'cancelled', result: resultMessageOf(record) };
+      }
       // Reused, or used by another key: the same answer either way, so the owner of an id stays private.
       return {
         kind: 'conflict',
         error: `request ${input.requestId} was already used; request ids are single-use`,
       };
     }
-    record = newRecord(input.requestId, input.owner);
-    Object.assign(record, { modelId: input.modelId, split: input.split, threshold: input.threshold });
+    const record = newRecord(input.requestId, input.owner);
+    Object.assign(record, { modelId, split, threshold, backend });
     transition(record, 'pending');
     transition(record, 'running');
-    this.record = record;
-    const controller = new AbortController();
-    this.inflight = controller;
-    // Start the backend call before persisting `running`: a Durable Object holds outgoing requests made after a
-    // write until that write is durable (output gate), which put ~15 ms of local storage flush on every request.
-    const pending = routeOffload(this.env, config, input, controller.signal, {
-      onDispatch: (b) => void (record.backend = { name: b.name, url: b.url, kind: b.kind }),
-      waitUntil: (work) => this.ctx.waitUntil(work),
-    });
-    await this.save(record, { confirmed: false, keepForMs: config.requestRetentionMs });
+    let wake!: Call['wake'];
+    const woken = new Promise<'cancelled' | 'settled'>((resolve) => (wake = resolve));
+    this.calls.set(record.requestId, { wake, woken });
+    // Unconfirmed: a confirmed write holds the reply for the storage flush (~15 ms locally, longer than the backend
+    // call). The write is in this object's storage cache at once, so every later claim or cancel sees it; only a
+    // crash of this object's machine within the flush could lose it, and then the backend's own records still refuse
+    // the id's reuse while it is in flight.
+    await this.save(record, { create: true, confirmed: false, keepForMs: config.requestRetentionMs });
+    return { kind: 'claimed' };
+  }
 
-    const { outcome } = await pending;
-    this.inflight = null;
-    const load = outcome.kind === 'result' && outcome.result.load ? { load: outcome.result.load } : {};
-    if (record.status === 'cancelled') {
-      // A cancel arrived while the backend worked; it wins whatever the backend said.
-      if (outcome.kind === 'result') record.result = resultFields(outcome.result);
-      await this.save(record);
-      return { kind: 'result', httpStatus: 200, result: resultMessageOf(record), ...load };
+  /** The router failed over to another backend: a cancel from now on goes there. */
+  async dispatched(requestId: string, backend: BackendRef): Promise<void> {
+    const stored = await this.read(requestId);
+    if (stored?.record.status !== 'running') return;
+    stored.record.backend = backend;
+    await this.save(stored.record, { confirmed: false });
+  }
+
+  /** Resolves `cancelled` as soon as a cancel arrives for the claimed call, `settled` once it ended otherwise. */
+  async untilCancelled(requestId: string): Promise<'cancelled' | 'settled'> {
+    const call = this.calls.get(requestId);
+    if (call) return call.woken;
+    return (await this.read(requestId))?.record.status === 'cancelled' ? 'cancelled' : 'settled';
+  }
+
+  /**
+   * Records how the route's backend call ended; a cancel that came first keeps the record `cancelled` (with the
+   * backend's numbers). A later call with `backendCancel` only adds what the backend said to the edge's cancel.
+   */
+  async finish(requestId: string, f: FinishInput): Promise<void> {
+    const stored = await this.read(requestId);
+    if (!stored) return;
+    const record = stored.record;
+    if (record.status === 'running') {
+      record.result = f.result;
+      if (f.error) record.error = f.error;
+      transition(record, f.status);
+      this.settle(requestId);
+    } else {
+      if (record.status === 'cancelled' && f.result) record.result = f.result;
+      // Forget the call unless a cancel still waits for the route to say its fetch is aborted.
+      if (!this.calls.get(requestId)?.routeAborted) this.calls.delete(requestId);
     }
-    let httpStatus: 200 | 502 | 504 = 200;
-    switch (outcome.kind) {
-      case 'result':
-        record.result = resultFields(outcome.result);
-        if (outcome.result.error) record.error = outcome.result.error;
-        transition(record, outcome.result.status);
-        if (outcome.result.status === 'failed') {
-          httpStatus = 502;
-          record.error ??= `backend failed the request (HTTP ${outcome.httpStatus})`;
-        }
-        break;
-      case 'timeout':
-        httpStatus = 504;
-        record.error = outcome.error;
-        transition(record, 'failed');
-        // Our fetch is gone, but the backend may still be computing an answer nobody will read: stop it.
-        this.cancelAbandoned(record);
-        break;
-      case 'unreachable':
-      case 'bad-response':
-        httpStatus = 502;
-        record.error = outcome.error;
-        transition(record, 'failed');
-        break;
-      case 'aborted':
-        // Only a cancel aborts, and a cancel sets `cancelled` first; reaching here means storage was reset.
-        record.error = 'backend call aborted';
-        transition(record, 'failed');
-        httpStatus = 502;
-        break;
-    }
-    // The answer need not wait for this write to be durable: the client gets the same result either way, and a
-    // lost write only shortens the record's history. Cancel records, which decide later behaviour, stay confirmed.
+    if (f.backendCancel) record.backendCancel = f.backendCancel;
+    // Nobody waits for this write: the client already has its answer, and a lost write only shortens the record's
+    // history (a restart reads the call as failed). Cancel records, which decide later behaviour, stay confirmed.
     await this.save(record, { confirmed: false });
-    return { kind: 'result', httpStatus, result: resultMessageOf(record), ...load };
   }
 
   /** Cancels the request; null when the id belongs to another key (the route answers 404, and nothing changes). */
   async cancel(requestId: string, owner: string): Promise<CancelReply | null> {
-    let record = this.record;
-    if (record && record.owner !== owner) return null;
+    const stored = await this.read(requestId);
+    if (stored && stored.record.owner !== owner) return null;
+    if (stored) await this.failLostCall(stored);
+    const record = stored?.record;
     if (record && isFinal(record.status)) {
       // Idempotent: the request already ended (or was cancelled); report the same final state again.
-      const backend = this.cancelling
-        ? await this.cancelling
-        : (record.backendCancel ?? {
-            ok: true,
-            skipped: `request already ${record.status}; nothing to cancel`,
-          });
+      const backend = (await this.cancelling.get(requestId)) ??
+        record.backendCancel ?? { ok: true, skipped: `request already ${record.status}; nothing to cancel` };
       return this.cancelReply(record, backend);
     }
     if (!record) {
       // Remembered only for CANCEL_TOMBSTONE_MS: long enough for the offload it overtook (whose body must arrive
-      // within BODY_TIMEOUT_MS), short enough that cancels of random ids leave nothing behind.
-      record = newRecord(requestId, owner);
-      record.cancelledBeforeOffload = true;
-      transition(record, 'cancelled');
-      record.backendCancel = {
-        ok: true,
-        skipped: 'no offload reached the edge yet; the backend was not involved',
-      };
-      this.record = record;
-      await this.save(record, { keepForMs: readConfig(this.env).cancelTombstoneMs });
-      return this.cancelReply(record, record.backendCancel);
+      // within BODY_TIMEOUT_MS), short enough that cancels of random ids leave nothing behind. The backends are told
+      // too: the route sends an offload to the backend beside its claim here, and a backend refuses an id it has
+      // seen cancelled, so the overtaken offload costs no compute.
+      const tombstone = newRecord(requestId, owner);
+      tombstone.cancelledBeforeOffload = true;
+      transition(tombstone, 'cancelled');
+      await this.save(tombstone, { create: true, keepForMs: readConfig(this.env).cancelTombstoneMs });
+      return this.cancelAtBackend(tombstone);
     }
-    // pending or running: stop our fetch now, then tell the backend to stop computing.
+    // Running: wake the route (it aborts its backend fetch at once and answers `cancelled`), then tell the backend
+    // to stop computing — after the route said its fetch is aborted (or a bound passed: the route may be gone), so
+    // the backend sees the call dropped before it hears the cancel, as when the object made the call itself.
     transition(record, 'cancelled');
-    this.inflight?.abort();
-    this.inflight = null;
-    this.cancelling = this.cancelOnBackend(record);
+    await this.save(record);
+    const call = this.calls.get(requestId);
+    const aborted = new Promise<void>((resolve) => call && (call.routeAborted = resolve));
+    call?.wake('cancelled');
+    return this.cancelAtBackend(record, call ? boundedWait(aborted, ROUTE_ACK_TIMEOUT_MS) : undefined);
+  }
+
+  /** The route aborted its backend fetch after a cancel woke it. */
+  async backendCallAborted(requestId: string): Promise<void> {
+    this.calls.get(requestId)?.routeAborted?.();
+    this.calls.delete(requestId);
+  }
+
+  /**
+   * What this shard keeps in durable storage: records, stored keys and the SQLite database's size in bytes (what
+   * Cloudflare bills). Not on the HTTP API; tests and operators call it through the binding to measure retention.
+   */
+  async footprint(): Promise<{ records: number; keys: number; bytes: number }> {
+    const records = (await this.ctx.storage.list({ prefix: 'r:' })).size;
+    const keys = (await this.ctx.storage.list()).size;
+    return { records, keys, bytes: this.ctx.storage.sql.databaseSize };
+  }
+
+  /** The stored size of one id's record in bytes of JSON, or null when none is stored (tests, operators). */
+  async storedSize(requestId: string): Promise<number | null> {
+    const stored = await this.read(requestId);
+    return stored ? JSON.stringify(stored).length : null;
+  }
+
+  /** Deletes every record whose time is up, then sets the alarm for the next expiry. */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    for (;;) {
+      const due = await this.ctx.storage.list({
+        prefix: 'x:',
+        end: expiryKey(now + 1, ''),
+        limit: EXPIRY_BATCH,
+      });
+      for (const key of due.keys()) {
+        const { id } = parseExpiryKey(key);
+        this.settle(id);
+        await this.ctx.storage.delete([key, recordKey(id), runningKey(id)]);
+      }
+      if (due.size < EXPIRY_BATCH) break;
+    }
+    const [next] = (await this.ctx.storage.list({ prefix: 'x:', limit: 1 })).keys();
+    this.alarmAt = null;
+    if (next !== undefined) await this.scheduleExpiry(parseExpiryKey(next).at);
+  }
+
+  /** Tells the backend (after `first`, when given); concurrent and later cancels answer with what it said. */
+  private async cancelAtBackend(record: RequestRecord, first?: Promise<void>): Promise<CancelReply> {
+    const config = readConfig(this.env);
+    const id = record.requestId;
+    const cancelling = (first ?? Promise.resolve()).then(() => cancelOnBackends(config, record));
+    this.cancelling.set(id, cancelling);
     try {
-      await this.save(record);
-      record.backendCancel = await this.cancelling;
-      await this.save(record);
+      record.backendCancel = await cancelling;
+      // Onto the record as it is now (the route may have finished it meanwhile); one that expired meanwhile (a
+      // short tombstone window) is not brought back.
+      const now = await this.read(id);
+      if (now) {
+        now.record.backendCancel = record.backendCancel;
+        await this.save(now.record);
+      }
     } finally {
-      this.cancelling = null;
+      this.cancelling.delete(id);
     }
     return this.cancelReply(record, record.backendCancel);
   }
 
   /**
-   * What this id keeps in durable storage: stored keys and the SQLite database's size in bytes (what Cloudflare
-   * bills). Not on the HTTP API; tests and operators call it through the binding to measure retention.
+   * A call still `running` long after the backend's deadline lost its route (that isolate went away without a
+   * restart of this object): it can no longer answer, so the record says `failed`.
    */
-  async footprint(): Promise<{ keys: number; bytes: number }> {
-    const keys = (await this.ctx.storage.list()).size;
-    return { keys, bytes: this.ctx.storage.sql.databaseSize };
+  private async failLostCall(stored: Stored): Promise<void> {
+    const record = stored.record;
+    const started = record.timestamps.running;
+    const deadline = readConfig(this.env).backendTimeoutMs + LOST_CALL_GRACE_MS;
+    if (record.status !== 'running' || started === undefined || Date.now() - started < deadline) return;
+    record.error = 'the edge lost the backend call (no answer recorded within the backend timeout)';
+    transition(record, 'failed');
+    this.settle(record.requestId);
+    await this.save(record, { confirmed: false });
   }
 
-  override async alarm(): Promise<void> {
-    this.inflight?.abort();
-    this.inflight = null;
-    this.record = null;
-    await this.ctx.storage.deleteAll();
-  }
-
-  /** Tells the backend to stop a request whose answer we gave up on; its reply is kept in the record. */
-  private cancelAbandoned(record: RequestRecord): void {
-    const done = this.cancelOnBackend(record).then(async (answer) => {
-      record.backendCancel = answer;
-      await this.save(record, { confirmed: false });
-    });
-    this.ctx.waitUntil(done);
-  }
-
-  /** Asks the backend that holds the request to stop it. */
-  private cancelOnBackend(record: RequestRecord): Promise<BackendCancelAnswer> {
-    if (!record.backend)
-      return Promise.resolve({ ok: true, skipped: 'no backend was holding the request; nothing to stop' });
-    return backendCancel(readConfig(this.env), record.backend, record.requestId);
+  /** Wakes a route still waiting on the call as `settled` and forgets the call. */
+  private settle(requestId: string): void {
+    this.calls.get(requestId)?.wake('settled');
+    this.calls.delete(requestId);
   }
 
   private cancelReply(record: RequestRecord, backend: BackendCancelAnswer): CancelReply {
@@ -243,21 +351,49 @@ export class RequestState extends DurableObject<Env> {
     };
   }
 
+  private read(requestId: string): Promise<Stored | undefined> {
+    return this.ctx.storage.get<Stored>(recordKey(requestId));
+  }
+
   /**
-   * Persists the record (its text fields capped). `confirmed: false` lets replies leave before the write is durable
-   * (the DO's output gate would otherwise hold them for the flush); use it only where losing the write cannot change
-   * what a later call does. `keepForMs` (re)sets the alarm that deletes everything this object stores.
+   * Persists the record (its text fields capped). `create` makes a new record; without it a record that expired
+   * meanwhile is not brought back. `confirmed: false` lets replies leave before the write is durable (the output
+   * gate would otherwise hold them for the flush); use it only where losing the write cannot change what a later call
+   * does. `keepForMs` (re)sets the record's expiry.
    */
   private async save(
     record: RequestRecord,
-    opts: { confirmed?: boolean; keepForMs?: number } = {},
+    opts: { create?: boolean; confirmed?: boolean; keepForMs?: number } = {},
   ): Promise<void> {
-    // The alarm deleted this request while a call was still running: do not resurrect it.
-    if (this.record !== record) return;
-    const allowUnconfirmed = opts.confirmed === false;
-    await this.ctx.storage.put(KEY, boundRecord(record), { allowUnconfirmed });
-    if (opts.keepForMs !== undefined) {
-      await this.ctx.storage.setAlarm(Date.now() + opts.keepForMs, { allowUnconfirmed });
+    const prev = await this.read(record.requestId);
+    if (!prev && !opts.create) return;
+    const expiresAt = opts.keepForMs !== undefined ? Date.now() + opts.keepForMs : prev!.expiresAt;
+    await this.write(record, prev, expiresAt, opts.confirmed !== false);
+  }
+
+  private async write(
+    record: RequestRecord,
+    prev: Stored | undefined,
+    expiresAt: number,
+    confirmed: boolean,
+  ): Promise<void> {
+    const id = record.requestId;
+    const opts = { allowUnconfirmed: !confirmed };
+    const entries: Record<string, unknown> = { [recordKey(id)]: { record: boundRecord(record), expiresAt } };
+    const stale: string[] = [];
+    if (prev?.expiresAt !== expiresAt) {
+      entries[expiryKey(expiresAt, id)] = 1;
+      if (prev) stale.push(expiryKey(prev.expiresAt, id));
     }
+    if (record.status === 'running') entries[runningKey(id)] = 1;
+    else if (prev?.record.status === 'running') stale.push(runningKey(id));
+    await this.ctx.storage.put(entries, opts);
+    if (stale.length) await this.ctx.storage.delete(stale, opts);
+    if (this.alarmAt === null || expiresAt < this.alarmAt) await this.scheduleExpiry(expiresAt, opts);
+  }
+
+  private async scheduleExpiry(at: number, opts: { allowUnconfirmed?: boolean } = {}): Promise<void> {
+    this.alarmAt = at;
+    await this.ctx.storage.setAlarm(at, opts);
   }
 }

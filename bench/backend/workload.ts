@@ -62,7 +62,6 @@ export async function buildWorkload(
     const bodies = activations.map((a) =>
       encodeMessage({
         v: PROTOCOL_VERSION,
-        kind: 'offload',
         requestId: PLACEHOLDER,
         modelId: manifest.id,
         split,

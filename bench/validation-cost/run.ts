@@ -33,7 +33,6 @@ const specs: CodecSpec[] = [
 const bodies = specs.map((spec) =>
   encodeMessage({
     v: PROTOCOL_VERSION,
-    kind: 'offload',
     requestId: 'bench-validate-0001',
     modelId: manifest.id,
     split: SPLIT,

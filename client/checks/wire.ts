@@ -59,10 +59,9 @@ export const planSchema = z.object({
 
 export const resultMessageSchema = z.object({
   v: z.literal(PROTOCOL_VERSION),
-  kind: z.literal('result'),
-  requestId: z
-    .string()
-    .check(z.regex(/^[A-Za-z0-9_-]{8,64}$/, 'request id must be 8-64 characters of [A-Za-z0-9_-]')),
+  requestId: z.optional(
+    z.string().check(z.regex(/^[A-Za-z0-9_-]{8,64}$/, 'request id must be 8-64 characters of [A-Za-z0-9_-]')),
+  ),
   status: z.enum(['done', 'cancelled', 'failed']),
   exit: z.nullable(nonNegativeInt()),
   label: z.nullable(nonNegativeInt()),

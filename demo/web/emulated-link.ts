@@ -1,7 +1,9 @@
 // The fetch the demo hands SpinnClient. It (1) EMULATES a slower uplink: a POST /v1/infer is held back for
 // bytes × 8 / bandwidth before it is sent (client-side only: the real loopback transfer follows at full speed,
 // nothing is shaped in the network), (2) records what each request put on the wire for the timeline (offload
-// sent/answered with bytes, DELETE cancels), and (3) counts model-file downloads for the loading indicator.
+// sent/answered with bytes and the edge's Server-Timing, DELETE cancels), and (3) counts model-file downloads for the loading indicator.
+
+import { parseServerTiming, type ServerTiming } from './server-timing.js';
 
 export interface LinkEvents {
   /** Offload: when fetch was called, how long the emulated link held it, bytes, when the response arrived. */
@@ -12,6 +14,8 @@ export interface LinkEvents {
     sentAt: number;
     answeredAt?: number;
     status?: number;
+    /** The edge's Server-Timing (ms by name: edge, backend, queue, compute). */
+    serverTiming?: ServerTiming;
   };
   /** DELETE /v1/requests/:id sent by the client (it gave up on the server's answer). */
   cancel?: { at: number; status?: number | string };
@@ -64,6 +68,8 @@ export class EmulatedLink {
     const res = await fetch(url, init);
     ev.answeredAt = this.now();
     ev.status = res.status;
+    const timing = parseServerTiming(res.headers.get('server-timing'));
+    if (timing) ev.serverTiming = timing;
     return res;
   }
 }

@@ -1,6 +1,7 @@
 // One request as a timeline (plain SVG): lanes for the device's blocks before the split (with the exits checked),
-// the uplink (the emulated hold, then the real transfer, with bytes), the server (queue and compute as the result
-// reports them), the device's racing continuation after the split, and markers for the answer and the cancel.
+// the uplink (the emulated hold, then the real transfer, with bytes), the server (the edge's share, queue and
+// compute, from the edge's Server-Timing header), the device's racing continuation after the split, and markers
+// for the answer and the cancel.
 // Below it, the same facts as text, for screen readers and for copying.
 
 import { fmtBytes, fmtMs, h, s } from './dom.js';
@@ -17,19 +18,35 @@ const COLOURS = {
   exitNo: '#9ca3af',
   held: '#fcd34d',
   net: '#f59e0b',
+  edge: '#94a3b8',
   queue: '#c4b5fd',
   server: '#7c3aed',
   cancel: '#dc2626',
 };
 
-function serverSpan(r: RequestRecord): { queue: [number, number]; compute: [number, number] } | undefined {
+type Span = [number, number];
+
+/**
+ * The server lane: the edge's own share, the backend's queue and its compute, from the edge's Server-Timing header
+ * when it came (else the result's queue and compute), laid out to end when the answer arrived.
+ */
+function serverSpan(r: RequestRecord): { edge?: Span; queue: Span; compute: Span } | undefined {
   const off = r.link.offload;
   const res = r.result;
-  if (!off?.answeredAt || !res || res.timings.serverMs === null) return undefined;
+  const timing = off?.serverTiming;
+  const serverMs = timing?.compute ?? res?.timings.serverMs ?? null;
+  if (!off?.answeredAt || !res || serverMs === null) return undefined;
   const end = off.answeredAt - r.t0;
-  const compute = Math.min(res.timings.serverMs, end - (off.sentAt - r.t0));
-  const queue = Math.min(res.timings.queueMs ?? 0, Math.max(0, end - compute - (off.sentAt - r.t0)));
-  return { queue: [end - compute - queue, end - compute], compute: [end - compute, end] };
+  const sent = off.sentAt - r.t0;
+  const compute = Math.min(serverMs, end - sent);
+  const queue = Math.min(timing?.queue ?? res.timings.queueMs ?? 0, Math.max(0, end - compute - sent));
+  const start = end - compute - queue;
+  const edge = timing?.edge !== undefined ? Math.min(timing.edge, Math.max(0, start - sent)) : undefined;
+  return {
+    ...(edge !== undefined ? { edge: [start - edge, start] as Span } : {}),
+    queue: [start, end - compute],
+    compute: [end - compute, end],
+  };
 }
 
 export function renderTimeline(r: RequestRecord): HTMLElement {
@@ -127,6 +144,16 @@ export function renderTimeline(r: RequestRecord): HTMLElement {
   }
   if (span) {
     const blocks = r.result?.blocks.server;
+    if (span.edge)
+      svg.append(
+        rect(
+          2,
+          span.edge[0],
+          span.edge[1],
+          COLOURS.edge,
+          `edge: ${fmtMs(span.edge[1] - span.edge[0])} (Server-Timing)`,
+        ),
+      );
     svg.append(
       rect(
         2,

@@ -92,7 +92,6 @@ const plan = {
 
 const result: ResultMessage = {
   v: PROTOCOL_VERSION,
-  kind: 'result',
   requestId: 'abcdefgh1234',
   status: 'done',
   exit: 3,

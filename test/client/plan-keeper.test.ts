@@ -3,6 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { PlanKeeper } from '../../client/plan-keeper.js';
+import { PlanResolver } from '../../client/plan-resolver.js';
 import { costModel, offlineServerMs } from '../../core/plan-estimator.js';
 import { parseSla } from '../../core/sla.js';
 import { readManifest } from './support/reference.js';
@@ -18,6 +19,7 @@ function keeper(clock: { now: number; busy: number }, busyMs?: () => number) {
   };
   return new PlanKeeper({
     sla: parseSla({ policy: 'spinn' }),
+    resolver: new PlanResolver(undefined, true),
     edgeUrl: 'http://edge.test',
     modelId: manifest.id,
     fetch: fetchFn,

@@ -293,6 +293,32 @@ describe('SpinnClient offload and race', () => {
     expect(sent.dataBytes).toBe(32 * 32); // one byte per pixel, the 2-pixel zero border included
   });
 
+  it('classify(input, { signal }): an abort during the offload rejects like fetch and cancels at the edge', async () => {
+    await edge.configure({ mode: 'hang' });
+    let requestId = '';
+    const c = client({ localContinuation: 'on-failure', onStep: (s) => (requestId = s.requestId) });
+    await c.load();
+    const before = new AbortController();
+    before.abort();
+    await expect(c.classify(samples[0]!.pixels, { signal: before.signal })).rejects.toMatchObject({
+      name: 'AbortError',
+    });
+    const controller = new AbortController();
+    const call = c.classify(samples[0]!.pixels, {
+      plan: { split: 4, threshold: 1 },
+      signal: controller.signal,
+    });
+    // Abort once the offload is at the edge (the stub hangs it): decided by the stub's record, not by a clock.
+    const offloaded = async () => (await edge.records()).offloads.some((o) => o.requestId === requestId);
+    await eventually(offloaded, 30_000);
+    controller.abort();
+    await expect(call).rejects.toMatchObject({ name: 'AbortError' });
+    await eventually(async () => (await edge.records()).deletes.includes(requestId), 30_000);
+    // The client is usable afterwards.
+    await edge.configure({ mode: 'ok' });
+    expect((await c.classify(samples[1]!.pixels, { plan: { split: N } })).decidedBy).toBe('device');
+  });
+
   it('follows the plan the edge returns (followEdgePlan), or not', async () => {
     await edge.configure({ nextPlan: { split: 8, threshold: 0.95, codec: { scheme: 'fp32' } } });
     // 'on-failure': the server's answer (and the next plan riding on it) always arrives; a racing device could win first.

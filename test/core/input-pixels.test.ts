@@ -50,7 +50,6 @@ describe('u8 codec (input pixels)', () => {
     const back = decodeOffload(
       encodeMessage({
         v: PROTOCOL_VERSION,
-        kind: 'offload',
         requestId: 'req_0123456789',
         modelId: 'm',
         split: 0,

@@ -29,7 +29,6 @@ function offloadAt(split: number, values?: Float32Array, over: Partial<OffloadMe
   const v = values ?? new Float32Array(n).map((_, i) => (i % 3 ? 0 : (i % 17) / 4));
   return {
     v: PROTOCOL_VERSION,
-    kind: 'offload',
     requestId: 'req_0123456789',
     modelId: manifest.id,
     split,

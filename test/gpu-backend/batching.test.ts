@@ -130,7 +130,7 @@ describe('gpu-backend dynamic batching', () => {
         });
         expect(got[k]!.confidence!).toBeCloseTo(r.want.confidence, 4);
         expect((await record(batched, r.requestId))!.batchSize).toBe(8);
-        expect((await record(unbatched, alone.requestId))!.batchSize).toBe(1);
+        expect((await record(unbatched, alone.requestId!))!.batchSize).toBe(1);
       }
     }
   });

@@ -145,7 +145,6 @@ export function offloadBody(o: {
 }): Uint8Array {
   return encodeMessage({
     v: PROTOCOL_VERSION,
-    kind: 'offload',
     requestId: o.requestId,
     modelId: o.modelId ?? MODEL_ID,
     split: o.split,

@@ -1,5 +1,5 @@
-// Full stack: a cancel that reaches the edge before its offload wins — the offload is answered `cancelled`
-// without the backend ever seeing it — and cancelling again changes nothing.
+// Full stack: a cancel that reaches the edge before its offload wins — the offload is answered `cancelled` and the
+// backend, told by the cancel first, computes nothing for it — and cancelling again changes nothing.
 import { describe, expect, it } from 'vitest';
 import { decodeResult, WIRE_CONTENT_TYPE } from '../../core/wire.js';
 import { DeviceSide, newRequestId, offloadBody } from '../gpu-backend/helpers.js';
@@ -35,7 +35,16 @@ describe('cancel before offload', () => {
     const again = await del();
     expect(again.status).toBe(200);
     expect(((await again.json()) as Record<string, unknown>).status).toBe('cancelled');
+    // The edge sent the offload to the backend beside its claim; the cancel had told the backend first, so whether
+    // the offload reached it (a record: cancelled before arrival, no block run) or was aborted on the way (no
+    // record, the cancel remembered), the backend computed nothing.
     const rec = await fetch(`${stack().backend.url}/requests/${id}`, { headers: backendHeaders(stack()) });
-    expect(rec.status, 'backend never saw the request').toBe(404);
+    const body = (await rec.json()) as Record<string, unknown>;
+    if (rec.status === 200) {
+      expect(body).toMatchObject({ cancelState: 'cancelled-before-arrival', blocksRun: 0, serverMs: 0 });
+    } else {
+      expect(rec.status).toBe(404);
+      expect(body.error).toMatch(/a cancel for it is remembered/);
+    }
   });
 });

@@ -1,17 +1,20 @@
 // Three real backends behind the real worker (wrangler dev, BACKENDS): offloads spread by load, a cancel reaches the
 // backend that holds its request, and one backend killed with SIGKILL under load and later restarted on its port.
 // Every phase ends on an event (answers counted, a job parked by the backend's hold gate, a record naming a backend),
-// never on a sleep. Asserted: every request answered exactly once, `done`, with the original model's answer; the
+// never on a sleep (the load senders are paced below the edge's rate limit, which decides nothing). Asserted: every request answered exactly once, `done`, with the original model's answer; the
 // requests the killed backend held when it died were sent once to another backend and answered there; nothing is
 // sent to it while it is dead; traffic returns to it after the restart; and no live backend ran a request that
 // another one answered.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WIRE_CONTENT_TYPE, decodeResult, type ResultMessage } from '../../core/wire.js';
 import { startBackend, startStack, type Service, type Stack } from '../../harness/stack.js';
 import { knownOffloads, type KnownOffload } from '../hostile/support/valid-offloads.js';
 
 const SENDERS = 3;
+/** Shortest turn of a load sender: 3 senders × 2 keyed requests per 150 ms = 40 per second, under the rate limit. */
+const SENDER_TURN_MS = 150;
 const BACKENDS = 3;
 const VICTIM = 1;
 const name = (i: number) => `backend-${i}`;
@@ -139,12 +142,16 @@ describe('a fleet of three backends', () => {
     let running = true;
     const sender = async (s: number) => {
       while (running) {
+        // Paced: the edge's per-key rate limit (wrangler.toml, 600 per 10 s) must never bind here, and an unpaced loop
+        // (an offload and a record read per turn) passed it once the edge answered in a few ms.
+        const pace = sleep(SENDER_TURN_MS);
         const n = seq++;
         const k = known[n % known.length]!;
         const requestId = `fleet-${s}-${n}`;
         const a = await offload(requestId, k).catch((e: unknown) => ({ status: -1, error: String(e) }));
         const record = await edgeRecord(requestId);
         answers.push({ requestId, sentAt: n, expected: k, backend: record.backend, ...a });
+        await pace;
       }
     };
     const servedBy = (b: number, from = 0) =>

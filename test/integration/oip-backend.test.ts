@@ -61,7 +61,6 @@ function serverOnly(requestId: string, pixels: Uint8Array, threshold: number): U
   const u8 = imageToPixels(greyImage(pixels, manifest.input), manifest.input);
   return encodeMessage({
     v: PROTOCOL_VERSION,
-    kind: 'offload',
     requestId,
     modelId: manifest.id,
     split: 0,

@@ -80,7 +80,6 @@ describe(`${MODEL_ID} through the real worker and backend`, () => {
     const shape = s.tensor.shape.map((d, i) => (i === 0 ? 1 : d));
     const body = encodeMessage({
       v: PROTOCOL_VERSION,
-      kind: 'offload',
       requestId: 'u8-at-split-1-xyz',
       modelId: MODEL_ID,
       split: s.split,

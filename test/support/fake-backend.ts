@@ -51,7 +51,6 @@ export async function startFakeBackend(
     extra: Partial<ResultMessage> = {},
   ): ResultMessage => ({
     v: PROTOCOL_VERSION,
-    kind: 'result',
     requestId: o.requestId,
     status,
     exit: status === 'done' ? 1 : null,

@@ -24,7 +24,6 @@ export function offload(over: Partial<OffloadMessage> = {}): OffloadMessage {
   const n = shape.reduce((a, b) => a * b, 1);
   return {
     v: PROTOCOL_VERSION,
-    kind: 'offload',
     requestId: newRequestId(),
     modelId: FIXTURE_MODEL_ID,
     split,

@@ -55,6 +55,11 @@ describe('wrangler.toml as wrangler reads it', () => {
     // Inherited: migrations (the Durable Object's SQLite class), assets, the build step and observability.
     expect(production.migrations).toEqual(top.migrations);
     expect(production.migrations[0]).toMatchObject({ new_sqlite_classes: ['RequestState'] });
+    // v2: one object per shard of ids replaces one per id (worker/README.md, "Shards").
+    expect(production.migrations[1]).toMatchObject({
+      new_sqlite_classes: ['RequestShard'],
+      deleted_classes: ['RequestState'],
+    });
     expect(production.assets).toEqual(top.assets);
     expect(production.build).toEqual(top.build);
     expect(production.observability).toMatchObject({ enabled: true });
@@ -75,7 +80,7 @@ describe('wrangler.toml as wrangler reads it', () => {
       ['worker:build:production', 'dist/worker-production'],
     ] as const) {
       const out = npmRun(script);
-      expect(out, script).toMatch(/env\.REQUEST_STATE \(RequestState\)\s+Durable Object/);
+      expect(out, script).toMatch(/env\.REQUEST_STATE \(RequestShard\)\s+Durable Object/);
       expect(out, script).toMatch(/env\.KEY_RATE_LIMIT/);
       expect(out, script).not.toMatch(/BACKEND_URL/);
       const bundle = readFileSync(join(REPO_ROOT, outDir, 'index.js'), 'utf8');

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFixtureAssets, FIXTURE_MODEL_ID } from '../support/fixture-model.js';
 import { deadBackendUrl, startFakeBackend, type FakeBackend } from '../support/fake-backend.js';
 import { startWorker, type RunningWorker } from '../support/start-worker.js';
+import { DEFAULT_SLA } from '../../core/sla.js';
 import { offload, postOffload, readResult } from '../support/wire-helpers.js';
 
 const TOKEN = 'test-token-123';
@@ -28,22 +29,23 @@ afterAll(async () => {
 });
 
 describe('POST /v1/infer', () => {
-  it('forwards the offload to the backend with the token and returns its result plus a plan', async () => {
+  it('forwards the offload to the backend with the token and returns its small protocol-3 result', async () => {
     backend.mode = 'ok';
     backend.delayMs = 0;
     const msg = offload({ split: 1, threshold: 0.7 });
     const res = await postOffload(worker.url, msg);
     expect(res.status).toBe(200);
     const result = await readResult(res);
-    expect(result).toMatchObject({
-      requestId: msg.requestId,
-      status: 'done',
-      exit: 1,
-      label: 2,
-      confidence: 0.9,
-    });
+    expect(result).toMatchObject({ status: 'done', exit: 1, label: 2, confidence: 0.9 });
     expect(result.blocksRun).toBe(1);
-    expect(result.plan).toMatchObject({ split: 1, threshold: 0.7, codec: { scheme: 'fp32' } });
+    // No replan asked (no SLA): no plan; no request id (the exchange pairs them); the load only on debug.
+    expect(result).not.toHaveProperty('plan');
+    expect(result).not.toHaveProperty('requestId');
+    expect(result).not.toHaveProperty('load');
+    // Where the time went, for browsers' developer tools.
+    expect(res.headers.get('server-timing')).toMatch(
+      /edge;dur=[\d.]+, backend;dur=[\d.]+, claim;dur=[\d.]+, queue;dur=0\.5, compute;dur=3\.5/,
+    );
 
     const seen = backend.infers.find((i) => i.offload.requestId === msg.requestId)!;
     expect(seen.authorization).toBe(`Bearer ${TOKEN}`);
@@ -108,8 +110,19 @@ describe('POST /v1/infer', () => {
       label: null,
       error: 'onnxruntime exploded',
     });
-    expect(result.plan).toBeTruthy();
     backend.mode = 'ok';
+  });
+
+  it('plans again when the offload carries the SLA: the plan without its reasons, and with them on debug', async () => {
+    backend.mode = 'ok';
+    backend.delayMs = 0;
+    const replan = { sla: DEFAULT_SLA, context: { rttMs: 20 } };
+    // The fixture has no profile: the edge answers a device-only plan, which differs from the one the offload ran.
+    const plain = await readResult(await postOffload(worker.url, offload(replan)));
+    expect(plain.plan).toMatchObject({ split: 2, threshold: 1, codec: { scheme: 'fp32' } });
+    expect(plain.plan).not.toHaveProperty('reason');
+    const debug = await readResult(await postOffload(worker.url, offload({ ...replan, debug: true })));
+    expect(debug.plan).toMatchObject({ split: 2, reason: expect.stringMatching(/no scheduling possible/) });
   });
 
   it('turns an unreadable backend answer into failed (502)', async () => {
@@ -160,7 +173,7 @@ describe('POST /v1/infer with the backend down', () => {
     const res = await postOffload(down.url, msg);
     expect(res.status).toBe(502);
     const result = await readResult(res);
-    expect(result).toMatchObject({ requestId: msg.requestId, status: 'failed' });
+    expect(result).toMatchObject({ status: 'failed' });
     expect(result.error).toMatch(/backend unreachable/);
     const health = (await (await fetch(`${down.url}/healthz`)).json()) as Record<string, any>;
     expect(health).toMatchObject({ status: 'degraded', worker: { ok: true }, backend: { reachable: false } });

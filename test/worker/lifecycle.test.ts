@@ -50,6 +50,13 @@ describe('request records', () => {
     try {
       const inflight = postOffload(first.url, msg).catch(() => null);
       await backend.nextInfer(msg.requestId);
+      // The edge claims the id beside the backend call (worker/offload-flow.ts): stop once the record says so.
+      await expect
+        .poll(async () => {
+          const r = await fetch(`${first.url}/v1/requests/${msg.requestId}`, { headers: first.auth });
+          return r.ok ? ((await r.json()) as { status: string }).status : r.status;
+        })
+        .toBe('running');
       await first.stop();
       await inflight;
     } finally {

@@ -105,7 +105,7 @@ describe('POST /v1/infer rejects', () => {
     await expectError(
       await postOffload(worker.url, encodeMessage({ ...offload(), v: 99 } as never)),
       400,
-      /unsupported protocol version 99; this server speaks 2/,
+      /unsupported protocol version 99; this server speaks 3\b/,
     );
   });
 

@@ -2,8 +2,9 @@
 // `{ pixels, width, height, channels?, sla? }` — and gets JSON `{ label, className, confidence, exit, … }` back. The
 // edge decodes it (worker/image-input.ts), applies the model's preprocessing recipe (core/preprocess.ts stage 1:
 // uint8 pixels at model resolution), asks its scheduler for the plan of a client that runs nothing locally (split
-// 0; the threshold from the SLA), and sends the pixels as a `u8` split-0 offload through the request's Durable Object,
-// exactly as a client's server-only offload goes: same validation, lifecycle record, cancel rules and key limits.
+// 0; the threshold from the SLA), and sends the pixels as a `u8` split-0 offload along the one offload path
+// (worker/offload-flow.ts), exactly as a client's server-only offload goes: same validation, lifecycle record, cancel
+// rules and key limits.
 
 import { Hono, type Context } from 'hono';
 import { validateOffload } from '../../core/offload-validation.js';
@@ -17,7 +18,7 @@ import { httpError } from '../http-error.js';
 import { ImageError, MAX_IMAGE_BODY_BYTES, decodeImage, jsonImage } from '../image-input.js';
 import { getManifest } from '../model-registry.js';
 import { planFor } from '../next-plan.js';
-import { runOffload } from '../offload-state.js';
+import { runOffload } from '../offload-flow.js';
 import { readBodyLimited, readJsonLimited } from '../read-body.js';
 
 /** Media types POST /v1/classify reads as an image (the bytes' signature decides PNG or JPEG). */
@@ -84,18 +85,22 @@ export const classifyRoutes = new Hono<AppEnv>().post('/v1/classify', async (c) 
   });
   const offload: OffloadMessage = {
     v: PROTOCOL_VERSION,
-    kind: 'offload',
     requestId: `classify-${crypto.randomUUID()}`,
     modelId,
     split: 0,
     threshold: plan.threshold,
     tensor: { codec: { scheme: 'u8' }, shape: [1, channels, height, width], data: pixels },
-    context: {},
     ...(plan.exit !== undefined ? { exit: plan.exit } : {}),
   };
   validateOffload(manifest, offload); // the rule every offload obeys, whoever made it
 
-  const { httpStatus, result } = await runOffload(c.env, c.var.principal.name, offload);
+  const { httpStatus, result } = await runOffload(
+    c.env,
+    c.executionCtx,
+    config,
+    offload,
+    c.var.principal.name,
+  );
   if (result.status === 'cancelled') throw httpError(409, `request ${offload.requestId} was cancelled`);
   if (result.status !== 'done' || result.label === null || result.exit === null || result.confidence === null)
     throw httpError(

@@ -58,7 +58,6 @@ async function main(): Promise<void> {
 
   const result = (requestId: string, fields: Partial<ResultMessage>): ResultMessage => ({
     v: PROTOCOL_VERSION,
-    kind: 'result',
     requestId,
     status: 'done',
     exit: null,

@@ -45,7 +45,6 @@ export async function knownOffloads(
       const codec: CodecSpec = (i + k) % 2 ? { scheme: 'lossless' } : { scheme: 'fp32' };
       const message: OffloadMessage = {
         v: PROTOCOL_VERSION,
-        kind: 'offload',
         requestId: 'placeholder-id',
         modelId: manifest.id,
         split,
