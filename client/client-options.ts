@@ -92,12 +92,20 @@ export interface SpinnClientOptions {
    */
   wasmNumThreads?: number;
   /** Sets `ort.env.wasm.wasmPaths` (where the .wasm/.mjs files are served from). Left untouched when omitted. */
+  wasmPaths?: string;
   /**
    * Sets `ort.env.wasm.proxy`: run the wasm backend in a Web Worker (browsers only), so block compute does not
    * block the page — nor the client's reading of the server's answer while it races. Left untouched when omitted.
    */
   wasmProxy?: boolean;
-  wasmPaths?: string;
+  /**
+   * Whether block compute runs on another thread than the one that reads the edge's responses (default: the value
+   * of `wasmProxy`, else false). When it runs on the same thread (plain onnxruntime-web), a plan request's round trip
+   * includes the time that thread spent in blocks, and the client subtracts it before pricing the network; when it
+   * runs elsewhere (`wasmProxy`, or an `ort` module whose sessions live in a worker thread) the response is read
+   * while blocks run, and subtracting their time would make the link look faster than it is.
+   */
+  computeOffThread?: boolean;
   /** Session options for every block and exit (default: `{ executionProviders: ['wasm'], graphOptimizationLevel: 'all' }`). */
   sessionOptions?: InferenceSession.SessionOptions;
   /** Base URL of the model's files in the edge layout; default `${edgeUrl}/v1/models/<modelId>/`. */
@@ -155,6 +163,7 @@ export interface ResolvedOptions {
   sessionOptions: InferenceSession.SessionOptions;
   preload: 'none' | 'device' | 'all';
   warmup: boolean;
+  computeOffThread: boolean;
   now: () => number;
   debug: boolean;
 }
@@ -190,6 +199,7 @@ export function resolveOptions(o: SpinnClientOptions): ResolvedOptions {
     sessionOptions: o.sessionOptions ?? DEFAULT_SESSION_OPTIONS,
     preload: o.preload ?? 'all',
     warmup: o.warmup ?? true,
+    computeOffThread: o.computeOffThread ?? o.wasmProxy ?? false,
     now: o.now ?? defaultNow,
     debug: o.debug ?? false,
   };

@@ -100,7 +100,8 @@ export class SpinnClient {
             deviceDrift: o.planDeviceDrift,
             timeoutMs: o.offloadTimeoutMs,
             now: o.now,
-            busyMs: () => this.busyMs,
+            // Block time only hides inside a round trip when blocks run on the thread that reads the response.
+            ...(o.computeOffThread ? {} : { busyMs: () => this.busyMs }),
           })
         : undefined;
   }

@@ -51,6 +51,8 @@ function newClient(job: DeviceJob, steps: { block: number[]; exit: number[] }) {
     modelId,
     fetch: deviceFetch,
     ort,
+    // Device model 'nn': sessions run in a worker thread, so a plan request's round trip is not inflated by them.
+    computeOffThread: threaded,
     cache,
     preload: 'all',
     // Shared sessions are warm after the first client; warming them again would only cost setup time.

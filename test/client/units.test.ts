@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ProgressiveResult } from '../../core/progressive-executor.js';
 import { requestIdSchema, type ResultMessage } from '../../core/wire.js';
+import { resolveOptions } from '../../client/client-options.js';
 import { MemoryModelCache } from '../../client/model-cache.js';
 import { edgeModelSource, staticModelSource } from '../../client/model-source.js';
 import type { OffloadOutcome } from '../../client/offload.js';
@@ -20,6 +21,19 @@ describe('request ids', () => {
       expect(requestIdSchema.safeParse(id).success).toBe(true);
     }
     expect(newRequestId(32)).toHaveLength(43);
+  });
+});
+
+describe('options', () => {
+  const base = { edgeUrl: 'http://edge.test/', modelId: 'm', fetch: globalThis.fetch };
+  it('compute runs on the calling thread unless the wasm proxy or the caller says otherwise', () => {
+    expect(resolveOptions(base).computeOffThread).toBe(false);
+    expect(resolveOptions({ ...base, wasmProxy: true }).computeOffThread).toBe(true);
+    expect(resolveOptions({ ...base, wasmProxy: true, computeOffThread: false }).computeOffThread).toBe(
+      false,
+    );
+    expect(resolveOptions({ ...base, computeOffThread: true }).computeOffThread).toBe(true);
+    expect(resolveOptions(base).edgeUrl).toBe('http://edge.test');
   });
 });
 
