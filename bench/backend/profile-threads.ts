@@ -1,15 +1,15 @@
 // Where a batching backend's CPU goes at one concurrency, per thread: starts one real backend, puts closed-loop load
-// on it for each split, and reads each of its threads' CPU time from /proc (main thread, inference workers, libuv and
-// onnxruntime threads by name), plus the load generator's own CPU. `npx tsx bench/backend/profile-threads.ts`
-// (--attach URL,PID,TOKEN to measure a backend started by hand, e.g. with --cpu-prof).
+// on it for each split, and prints each of its threads' CPU time per request from /proc (`main` is the HTTP thread;
+// the others by name and thread id: the two busiest are the inference workers, the rest V8's and libuv's helpers),
+// plus the load generator's own CPU. `npx tsx bench/backend/profile-threads.ts` (--attach URL,PID,TOKEN to measure a
+// backend started by hand, e.g. with `node --cpu-prof`). gpu-backend/README.md quotes its output.
 
-import { readdirSync, readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { startBackend } from '../../harness/stack.js';
+import { threadCpuMs } from './cpu-time.js';
 import { closedLoop } from './load.js';
 import { buildWorkload, loadManifest } from './workload.js';
 
-const TICKS_PER_SECOND = 100;
 const opts = new Command('profile-threads')
   .option('--concurrency <n>', 'closed-loop clients', Number, 32)
   .option('--seconds <s>', 'seconds of load per split', Number, 6)
@@ -18,23 +18,6 @@ const opts = new Command('profile-threads')
   .option('--attach <url,pid,token>', 'measure a backend already running (e.g. one started with --cpu-prof)')
   .parse()
   .opts<{ concurrency: number; seconds: number; splits: number[]; extra: string; attach?: string }>();
-
-function threadCpuMs(pid: number): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const after = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-      const ms = ((Number(after[11]) + Number(after[12])) * 1000) / TICKS_PER_SECOND;
-      const key = tid === String(pid) ? 'main' : `${name}:${tid}`;
-      out.set(key, (out.get(key) ?? 0) + ms);
-    } catch {
-      /* thread gone */
-    }
-  }
-  return out;
-}
 
 const manifest = loadManifest();
 const { bySplit } = await buildWorkload(manifest, opts.splits, 1, 256);
