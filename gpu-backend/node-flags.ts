@@ -11,8 +11,8 @@
 // --initial-old-space-size=64 (MB, per isolate: the main thread and each inference worker): V8 starts a worker's
 // old generation just above its live size (about 11 MB), and the typed arrays a batch walks through (onnxruntime's
 // output tensors, the batch's inputs) kept it hitting that limit: about 8 full mark-compacts per second per worker
-// at 32 clients, mid-network (`--trace-gc`), 12-15 % of the worker's CPU samples. With room to grow, none ran in 8 s of load,
-// and the workers' CPU per request fell 0.50 → 0.41 ms (split 20) and 1.88 → 1.66 ms (whole model) in an
+// at 32 clients, mid-network (`--trace-gc`), 12-15 % of the worker's CPU samples. With room to grow, none ran in 8 s
+// of load, and the workers' CPU per request fell 0.50 → 0.41 ms (split 20) and 1.88 → 1.66 ms (whole model) in an
 // interleaved A/B (bench/backend/profile-threads.ts). The cost: each heap may grow to 64 MB before its first full GC.
 
 export const BACKEND_NODE_FLAGS: readonly string[] = ['--single-threaded-gc', '--initial-old-space-size=64'];
