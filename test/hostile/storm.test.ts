@@ -35,7 +35,9 @@ let storage: string;
 let endpoints: Endpoints;
 let known: KnownOffload[];
 let validSeq = 0;
-let validEdgeHeaders: Record<string, string>;
+let validEdgeHeaders: Record<string, string>[];
+/** Keys the valid requests rotate through: 4 × 600 per 10 s, far above the storm's pace on any machine. */
+const VALID_KEYS = 4;
 
 interface Tally {
   requests: number;
@@ -61,8 +63,9 @@ const tally: Tally = {
 beforeAll(async () => {
   storage = mkdtempSync(join(tmpdir(), 'spinn-storm-do-'));
   backend = await startBackend({ token: TOKEN, workers: 2, threads: 1 });
-  // Two API keys, as the harness makes them: the storm's own, and one for the valid requests mixed in, so the
-  // storm's flood spends its own key's rate limit and in-flight cap, never theirs.
+  // API keys, as the harness makes them: the storm's own, and VALID_KEYS for the valid requests mixed in (taken in
+  // turn), so the storm's flood spends its own key's rate limit and in-flight cap, never theirs. One valid request
+  // rides on each batch; on a fast machine the storm runs 60+ batches a second, past one key's 600 per 10 s.
   // The edge's backend timeout is set far beyond the storm's own hang limit (HANG_MS): on a starved machine a slow
   // backend would otherwise turn into 504s, a race between load and a deadline; a backend that stops answering is
   // caught as a hang instead. Timeouts are the fault test's subject.
@@ -70,7 +73,7 @@ beforeAll(async () => {
     backendUrl: backend.url,
     backendToken: TOKEN,
     persistDir: storage,
-    apiKeys: 2,
+    apiKeys: 1 + VALID_KEYS,
     vars: { BACKEND_TIMEOUT_MS: '600000' },
   });
   endpoints = {
@@ -79,7 +82,7 @@ beforeAll(async () => {
     backendToken: TOKEN,
     edgeHeaders: bearer(worker.apiKeys[0]!),
   };
-  validEdgeHeaders = bearer(worker.apiKeys[1]!);
+  validEdgeHeaders = worker.apiKeys.slice(1).map((k) => bearer(k));
   known = await knownOffloads(6);
 }, 180_000);
 
@@ -94,7 +97,12 @@ async function validRequest(target: 'edge' | 'backend'): Promise<string | null> 
   const requestId = `valid-${validSeq}-${target}`;
   const url = target === 'edge' ? `${endpoints.edge}/v1/infer` : `${endpoints.backend}/infer`;
   const headers: Record<string, string> = { 'content-type': WIRE_CONTENT_TYPE };
-  Object.assign(headers, target === 'edge' ? validEdgeHeaders : { authorization: `Bearer ${TOKEN}` });
+  Object.assign(
+    headers,
+    target === 'edge'
+      ? validEdgeHeaders[validSeq % validEdgeHeaders.length]
+      : { authorization: `Bearer ${TOKEN}` },
+  );
   tally.valid++;
   try {
     const res = await fetch(url, {
