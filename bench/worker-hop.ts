@@ -1,6 +1,7 @@
 // `npm run bench:hop`: what the edge hop costs, beside the floor of any workerd hop. The same real offload (a real
 // image's activation at a split, encoded as the client encodes it) goes, interleaved in one run, (1) straight to the
-// backend, (2) through a pass-through worker that only forwards the body (bench/pass-through/) and (3) through
+// backend, (2) through a pass-through worker that only forwards the body (bench/pass-through/; under wrangler dev
+// also behind the edge's [assets] router, a hop SPINN's worker pays and the bare pass-through does not) and (3) through
 // SPINN's worker — first both workers under `wrangler dev` (its local proxy included, as in development), then both
 // under Miniflare without that proxy. It also measures the client's own work per offload (bench/hop/client-work.ts)
 // and the message sizes. With `--ab <git refs>` (comma-separated) the worker of each of those commits
@@ -57,6 +58,14 @@ const hopFigures = (r: Record<string, PathTimes>) => ({
   edgeMsP95: stats(r.edge!).p95,
   edgeOverPassThroughMsP50: over(r, 0.5),
   edgeOverPassThroughMsP95: over(r, 0.95),
+  ...(r.passThroughAssets
+    ? {
+        passThroughAssetsMsP50: stats(r.passThroughAssets).p50,
+        passThroughAssetsMsP95: stats(r.passThroughAssets).p95,
+        edgeOverAssetsPassThroughMsP50: quantile(r.edge!.ms, 0.5) - stats(r.passThroughAssets).p50,
+        edgeOverAssetsPassThroughMsP95: quantile(r.edge!.ms, 0.95) - stats(r.passThroughAssets).p95,
+      }
+    : {}),
 });
 try {
   const passThrough = await startEdge({
@@ -64,6 +73,13 @@ try {
     token: stack.token,
     apiKeys: 0,
     config: 'bench/pass-through/wrangler.toml',
+  });
+  // The same pass-through behind the edge's [assets] router: the floor for a worker that also serves static files.
+  const passThroughAssets = await startEdge({
+    backendUrl: stack.backend.url,
+    token: stack.token,
+    apiKeys: 0,
+    config: 'bench/pass-through/wrangler.assets.toml',
   });
   const refs = opts.ab ? opts.ab.split(',') : [];
   const olds: EdgeService[] = [];
@@ -84,6 +100,7 @@ try {
         headers: { authorization: `Bearer ${stack.token}` },
       },
       { name: 'passThrough', url: passThrough.url, headers: {} },
+      { name: 'passThroughAssets', url: passThroughAssets.url, headers: {} },
       { name: 'edge', url: `${stack.edge.url}/v1/infer`, headers: stack.edgeHeaders },
     ];
     olds.forEach((old, k) =>
@@ -98,6 +115,7 @@ try {
     dev = await measurePaths('wrangler dev', paths, offload.body, opts.requests);
   } finally {
     for (const old of olds) await old.stop();
+    await passThroughAssets.stop();
     await passThrough.stop();
   }
   let mf: Record<string, PathTimes> | undefined;
@@ -134,6 +152,7 @@ try {
   const describe: Record<string, string> = {
     direct: 'client → backend',
     passThrough: 'client → pass-through worker → backend',
+    passThroughAssets: 'client → pass-through worker behind [assets] → backend',
     edge: "client → SPINN's worker → backend",
   };
   for (const ref of refs) describe[`edge@${ref}`] = `client → SPINN's worker at ${ref} → backend`;
@@ -154,6 +173,10 @@ try {
   console.log(
     `edge over pass-through, wrangler dev: p50 ${over(dev, 0.5).toFixed(2)} ms, p95 ${over(dev, 0.95).toFixed(2)} ms`,
   );
+  if (dev.passThroughAssets)
+    console.log(
+      `edge over the pass-through behind [assets], wrangler dev: p50 ${(quantile(dev.edge!.ms, 0.5) - quantile(dev.passThroughAssets.ms, 0.5)).toFixed(2)} ms`,
+    );
   if (mf)
     console.log(
       `edge over pass-through, miniflare:    p50 ${over(mf, 0.5).toFixed(2)} ms, p95 ${over(mf, 0.95).toFixed(2)} ms`,
