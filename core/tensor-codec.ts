@@ -6,7 +6,14 @@
 
 import { bitmapBytes, bitmapCount, buildBitmap } from './codec-bitmap.js';
 import { deflate, inflateExact, maxDeflatedBytes } from './codec-deflate.js';
-import { codeBytes, codesFit, quantParams, readCodes, writeCodes, groupCount } from './codec-quantize.js';
+import {
+  codeBytes,
+  codesFit,
+  groupCount,
+  quantParams,
+  readCodes,
+  writeBitmapAndCodes,
+} from './codec-quantize.js';
 import {
   DEFAULT_GRANULARITY,
   QUANT_BITS,
@@ -241,11 +248,9 @@ export function encodeTensor(
         throw new CodecError((e as Error).message);
       }
       const mapBytes = bitmapBytes(n);
-      const probe = new Uint8Array(mapBytes);
-      const nonZero = buildBitmap(n, (i) => values[i] !== 0, probe);
-      const raw = new Uint8Array(mapBytes + codeBytes(spec.bits, nonZero));
-      raw.set(probe);
-      writeCodes(values, shape, spec.bits, granularity, params, raw.subarray(mapBytes));
+      const buffer = new Uint8Array(mapBytes + codeBytes(spec.bits, n));
+      const nonZero = writeBitmapAndCodes(values, shape, spec.bits, granularity, params, buffer, mapBytes);
+      const raw = buffer.subarray(0, mapBytes + codeBytes(spec.bits, nonZero));
       const { data, compression } = pack(raw, compress);
       return {
         codec: {
@@ -266,10 +271,8 @@ export function encodeTensor(
   }
 }
 
-export function decodeTensor(
-  t: EncodedTensor,
-  limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
-): { values: Float32Array; shape: number[] } {
+/** A tensor's header and payload length checked against its shape (what every decode starts with). */
+function checkedPayload(t: EncodedTensor, limits: DecodeLimits): { h: CodecHeader; n: number } {
   if (!LITTLE_ENDIAN) throw new CodecError('big-endian hosts are not supported');
   const n = elementCount(t.shape, limits);
   if (!(t.data instanceof Uint8Array)) throw new CodecError('tensor payload must be bytes');
@@ -283,13 +286,13 @@ export function decodeTensor(
         : `${h.scheme} payload is ${len} bytes; its header allows ${min === max ? min : `${min}..${max}`}`,
     );
   }
-  if (h.scheme === 'u8') return { values: Float32Array.from(t.data), shape: [...t.shape] };
-  if (h.scheme === 'fp32') {
-    // Copy into a fresh aligned buffer: the payload may sit at any offset of the message buffer.
-    const values = new Float32Array(n);
-    new Uint8Array(values.buffer).set(t.data);
-    return { values, shape: [...t.shape] };
-  }
+  return { h, n };
+}
+
+type SparseHeader = Extract<CodecHeader, { scheme: 'lossless' | 'quant' }>;
+
+/** A sparse scheme's bytes inflated, its bitmap checked against the header's count (and, for quant, its codes). */
+function sparseParts(t: EncodedTensor, h: SparseHeader, n: number) {
   const expected = rawBytes(h, n);
   let raw: Uint8Array;
   try {
@@ -306,6 +309,41 @@ export function decodeTensor(
         ? 'zero bitmap has bits set past the tensor'
         : `zero bitmap has ${count} bits set, header says ${h.nonZero}`,
     );
+  const rest = raw.subarray(mapBytes);
+  if (h.scheme === 'quant' && !codesFit(rest, h.bits, h.nonZero))
+    throw new CodecError(`quant codes do not fit ${h.bits} bits`);
+  return { raw, mapBytes, bitmap, rest };
+}
+
+/**
+ * Every check decodeTensor makes, without building the values when the header alone bounds them: a quant tensor's
+ * values are min + code × step with codes checked to fit, so they lie between min and min + levels × step (rounding
+ * to float32 keeps that order). Returns the header, or the decoded values for the schemes whose bytes must be read
+ * to know them (fp32, lossless, u8). For a hop that forwards a tensor and never runs it (the edge).
+ */
+export function checkTensor(
+  t: EncodedTensor,
+  limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
+): { header: CodecHeader; values: Float32Array | null } {
+  const { h, n } = checkedPayload(t, limits);
+  if (h.scheme !== 'quant') return { header: h, values: decodeTensor(t, limits).values };
+  sparseParts(t, h, n);
+  return { header: h, values: null };
+}
+
+export function decodeTensor(
+  t: EncodedTensor,
+  limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
+): { values: Float32Array; shape: number[] } {
+  const { h, n } = checkedPayload(t, limits);
+  if (h.scheme === 'u8') return { values: Float32Array.from(t.data), shape: [...t.shape] };
+  if (h.scheme === 'fp32') {
+    // Copy into a fresh aligned buffer: the payload may sit at any offset of the message buffer.
+    const values = new Float32Array(n);
+    new Uint8Array(values.buffer).set(t.data);
+    return { values, shape: [...t.shape] };
+  }
+  const { raw, mapBytes, bitmap, rest } = sparseParts(t, h, n);
   const values = new Float32Array(n);
   if (h.scheme === 'lossless') {
     const bits = new Uint32Array(values.buffer);
@@ -318,9 +356,7 @@ export function decodeTensor(
     }
     return { values, shape: [...t.shape] };
   }
-  const codes = raw.subarray(mapBytes);
-  if (!codesFit(codes, h.bits, h.nonZero)) throw new CodecError(`quant codes do not fit ${h.bits} bits`);
-  readCodes(bitmap, codes, t.shape, h.bits, h.granularity, h, values);
+  readCodes(bitmap, rest, t.shape, h.bits, h.granularity, h, values);
   return { values, shape: [...t.shape] };
 }
 

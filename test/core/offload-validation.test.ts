@@ -8,9 +8,11 @@ import {
   MAX_ABS_ACTIVATION,
   OffloadError,
   checkActivationValues,
+  checkOffload,
   serverSplits,
   validateOffload,
 } from '../../core/offload-validation.js';
+import type { CodecSpec } from '../../core/codec-spec.js';
 import { encodeTensor } from '../../core/tensor-codec.js';
 import {
   PROTOCOL_VERSION,
@@ -124,5 +126,48 @@ describe('offload validation', () => {
       ),
       { seed: 7, numRuns: 3000 },
     );
+  });
+
+  it('gives the edge (checkOffload, no value decode for quant) the same verdict as the full validation', () => {
+    const verdict = (f: () => unknown): string => {
+      try {
+        f();
+        return 'valid';
+      } catch (e) {
+        if (e instanceof OffloadError) return `${e.problem}: ${e.message}`;
+        if (e instanceof WireError) return 'wire';
+        throw e;
+      }
+    };
+    const n = 16 * 32 * 32;
+    const values = new Float32Array(n).map((_, i) => (i % 3 ? 0 : ((i % 17) - 5) / 4));
+    const specs: CodecSpec[] = [
+      { scheme: 'quant', bits: 4 },
+      { scheme: 'quant', bits: 6 },
+      { scheme: 'quant', bits: 8, granularity: 'channel' },
+      { scheme: 'lossless' },
+      { scheme: 'fp32' },
+    ];
+    const bodies = specs.map((spec) => {
+      const o = offloadAt(3);
+      return encodeMessage({ ...o, tensor: encodeTensor(values, o.tensor.shape, spec) });
+    });
+    let invalid = 0;
+    fc.assert(
+      fc.property(
+        fc.nat(bodies.length - 1),
+        fc.array(fc.tuple(fc.nat(1 << 20), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
+        (which, edits) => {
+          const b = bodies[which]!.slice();
+          for (const [at, byte] of edits) b[at % b.byteLength] = byte;
+          const full = verdict(() => validateOffload(manifest, decodeOffload(b)));
+          const edge = verdict(() => checkOffload(manifest, decodeOffload(b)));
+          if (full !== 'valid') invalid++;
+          expect(edge).toBe(full);
+        },
+      ),
+      { seed: 11, numRuns: 4000 },
+    );
+    expect(invalid).toBeGreaterThan(500); // the mutations do reach the payload's rules, not just valid bodies
   });
 });
