@@ -7,7 +7,8 @@
 //      or a cancel that came first
 //      (`cancelled`) aborts the backend call, and the answer waits for this verdict (it is in long before the
 //      backend answers);
-//   3. at the same time `untilCancelled`: a cancel while the backend works aborts the fetch at once;
+//   3. the claim hands the object a callback: a cancel while the backend works calls it and the fetch is aborted
+//      at once;
 //   4. the answer goes out; the outcome is recorded in the object afterwards (`finish`, under waitUntil).
 // So an offload costs one backend round trip plus the edge's own CPU work, not a Durable Object round trip and a
 // storage flush before it. The backend refuses an id it has seen cancelled, which closes the window where an
@@ -120,24 +121,23 @@ export async function runOffload(
     waitUntil: (work) => ctx.waitUntil(work),
   }).then((routed) => ({ routed, ms: Date.now() - t0 }));
   claimSent = true;
-  const claim = await stub.claim({ requestId, owner, modelId, split, threshold, backend: first });
+  // A cancel that reaches the object while the backend works calls this back (an RPC into this request): the fetch
+  // is aborted at once and the answer is `cancelled`; the object tells the backend once this has returned.
+  let cancelled = false;
+  const cancelRoute = () => {
+    cancelled = true;
+    controller.abort();
+  };
+  const claim = await stub.claim(
+    { requestId, owner, modelId, split, threshold, backend: first },
+    cancelRoute,
+  );
   const claimMs = Date.now() - t0;
   if (claim.kind !== 'claimed') {
     controller.abort();
     if (claim.kind === 'conflict') throw httpError(409, claim.error);
     return { httpStatus: 200, result: claim.result, backendMs: 0, claimMs };
   }
-  let cancelled = false;
-  const watch = stub.untilCancelled(requestId).then(
-    (why) => {
-      if (why !== 'cancelled') return;
-      cancelled = true;
-      controller.abort();
-      return stub.backendCallAborted(requestId);
-    },
-    () => undefined, // the object went away; the backend's answer still stands
-  );
-  ctx.waitUntil(watch);
   const { routed, ms } = await call;
   const outcome = routed.outcome;
   if (cancelled) {

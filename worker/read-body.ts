@@ -18,6 +18,7 @@ export async function readBodyLimited(
     }
   }
   if (!req.body) return new Uint8Array(0);
+  if (declared !== null && /^\d+$/.test(declared.trim())) return readDeclared(req, deadlineMs);
   const reader = req.body.getReader();
   let timer: ReturnType<typeof setTimeout> | null = null;
   const expired = new Promise<'expired'>((resolve) => {
@@ -51,6 +52,29 @@ export async function readBodyLimited(
     at += c.byteLength;
   }
   return out;
+}
+
+/**
+ * A body whose length was declared (and checked against the limit): the runtime reads exactly that many bytes
+ * natively, which costs the edge less than counting chunks in JavaScript (the offload's path; `npm run bench:hop`).
+ * The deadline still holds: a sender that declares more than it sends gets 408 when it runs out.
+ */
+async function readDeclared(req: Request, deadlineMs: number): Promise<Uint8Array> {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const expired = new Promise<'expired'>((resolve) => {
+    timer = setTimeout(() => resolve('expired'), deadlineMs);
+  });
+  const reading = req.arrayBuffer();
+  try {
+    const got = await Promise.race([reading, expired]);
+    if (got === 'expired') {
+      reading.catch(() => undefined); // abandoned: the connection closes after the answer
+      throw httpError(408, `request body did not arrive within ${deadlineMs} ms`);
+    }
+    return new Uint8Array(got);
+  } finally {
+    if (timer !== null) clearTimeout(timer);
+  }
 }
 
 /**

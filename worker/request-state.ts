@@ -6,8 +6,9 @@
 // claimed. One alarm per object, set to the earliest expiry, deletes what is due (the expiry index is sorted).
 // It is NOT on the offload's critical path: the route (worker/offload-flow.ts) calls the backend itself and, beside
 // that call, claims the id here (naming the backend the router chose; `dispatched` on a failover, so a cancel reaches
-// the backend that holds the request) and waits here for a cancel (`untilCancelled`); the backend's answer is
-// recorded after the client has it (`finish`). A record's size is bounded (boundRecord), so storage per request is.
+// the backend that holds the request) and hands over a callback that a cancel calls (`claim`'s `cancelRoute`); the
+// backend's answer is recorded after the client has it (`finish`: in memory at once, so the next read sees it, and
+// written on the next turn). A record's size is bounded (boundRecord), so storage per request is.
 //
 // Storage (the KV API of a SQLite-backed object; keys sort as strings):
 //   r:<id>                 { record, expiresAt }     the record
@@ -36,6 +37,11 @@ const LOST_CALL_GRACE_MS = 10_000;
 const ROUTE_ACK_TIMEOUT_MS = 1_000;
 /** Expired records deleted per storage round trip by the alarm (the KV API deletes at most 128 keys a call). */
 const EXPIRY_BATCH = 40;
+/**
+ * How long a finished call's record waits in memory before it is written (`finish`). Zero still means "after the
+ * current turn": the write then runs once the route's answer has left this thread, instead of as it leaves.
+ */
+const FINISH_WRITE_DELAY_MS = 0;
 
 interface Stored {
   record: RequestRecord;
@@ -97,13 +103,19 @@ export interface CancelReply {
   backend: BackendCancelAnswer;
 }
 
-/** What this object keeps in memory about a claimed call while its route waits (`untilCancelled`). */
-interface Call {
-  /** Resolves the route's wait: `cancelled` on a cancel, `settled` once the call ended otherwise. */
-  wake: (why: 'cancelled' | 'settled') => void;
-  woken: Promise<'cancelled' | 'settled'>;
-  /** Resolved by the route once it aborted its backend fetch after a cancel woke it (`backendCallAborted`). */
-  routeAborted?: () => void;
+/**
+ * The route's cancel hook, passed to `claim`: it aborts the route's backend fetch and resolves once it has. Over
+ * RPC it arrives as a stub to a function in the route's isolate; the object keeps a duplicate until the call ends.
+ */
+export type CancelRoute = () => void | Promise<void>;
+type HeldStub = CancelRoute & { dup?: () => HeldStub };
+
+/** `Symbol.dispose` (workerd has it; this file's TypeScript lib predates it). */
+const DISPOSE = (Symbol as unknown as { dispose?: symbol }).dispose;
+
+/** Disposes a held RPC stub (a plain function, in unit tests, has nothing to dispose). */
+function release(stub: HeldStub | undefined): void {
+  if (stub && DISPOSE) (stub as unknown as Record<symbol, (() => void) | undefined>)[DISPOSE]?.();
 }
 
 /**
@@ -120,11 +132,18 @@ async function cancelOnBackends(config: WorkerConfig, record: RequestRecord): Pr
 }
 
 export class RequestShard extends DurableObject<Env> {
-  private readonly calls = new Map<string, Call>();
+  /** The cancel hook of every claimed call still running here (see CancelRoute). */
+  private readonly calls = new Map<string, HeldStub>();
   /** The backend cancel call of an id's first DELETE, so concurrent repeats answer with its result. */
   private readonly cancelling = new Map<string, Promise<BackendCancelAnswer>>();
   /** When the alarm is set for (null: none); kept here so most writes need not touch it. */
   private alarmAt: number | null = null;
+  /**
+   * Finished records not written yet (`finish` defers its write until the route's answer has left; see
+   * FINISH_WRITE_DELAY_MS). Every read sees them first; every other write, the alarm and `snapshot` write them.
+   */
+  private readonly unwritten = new Map<string, Stored>();
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -136,7 +155,7 @@ export class RequestShard extends DurableObject<Env> {
         if (!stored || isFinal(stored.record.status)) continue;
         stored.record.error = 'the edge restarted while the backend call was in flight';
         transition(stored.record, 'failed');
-        await this.write(stored.record, stored, stored.expiresAt, true);
+        await this.write(stored.record, stored.expiresAt, true);
       }
     });
   }
@@ -145,12 +164,17 @@ export class RequestShard extends DurableObject<Env> {
   async snapshot(requestId: string, owner: string): Promise<PublicRecord | null> {
     const stored = await this.read(requestId);
     if (stored?.record.owner !== owner) return null;
+    // What a caller has read is durable: a finished record still waiting for its write is written (confirmed) first.
+    if (this.unwritten.has(requestId)) await this.writeUnwritten([requestId], true);
     await this.failLostCall(stored);
     return publicRecord(stored.record);
   }
 
-  /** Claims the id for an offload whose backend call the route starts beside this call. */
-  async claim(input: ClaimInput): Promise<ClaimReply> {
+  /**
+   * Claims the id for an offload whose backend call the route starts beside this call. `cancelRoute` is how a cancel
+   * that arrives while the call runs reaches the route (one RPC per offload instead of a second call held open).
+   */
+  async claim(input: ClaimInput, cancelRoute?: CancelRoute): Promise<ClaimReply> {
     const config = readConfig(this.env);
     const stored = await this.read(input.requestId);
     const { modelId, split, threshold, backend } = input;
@@ -173,9 +197,11 @@ export class RequestShard extends DurableObject<Env> {
     Object.assign(record, { modelId, split, threshold, backend });
     transition(record, 'pending');
     transition(record, 'running');
-    let wake!: Call['wake'];
-    const woken = new Promise<'cancelled' | 'settled'>((resolve) => (wake = resolve));
-    this.calls.set(record.requestId, { wake, woken });
+    if (cancelRoute) {
+      // A stub passed as an argument is released when this call returns; keep a duplicate until the call ends.
+      const held = cancelRoute as HeldStub;
+      this.calls.set(record.requestId, held.dup ? held.dup() : held);
+    }
     // Unconfirmed: a confirmed write holds the reply for the storage flush (~15 ms locally, longer than the backend
     // call). The write is in this object's storage cache at once, so every later claim or cancel sees it; only a
     // crash of this object's machine within the flush could lose it, and then the backend's own records still refuse
@@ -192,13 +218,6 @@ export class RequestShard extends DurableObject<Env> {
     await this.save(stored.record, { confirmed: false });
   }
 
-  /** Resolves `cancelled` as soon as a cancel arrives for the claimed call, `settled` once it ended otherwise. */
-  async untilCancelled(requestId: string): Promise<'cancelled' | 'settled'> {
-    const call = this.calls.get(requestId);
-    if (call) return call.woken;
-    return (await this.read(requestId))?.record.status === 'cancelled' ? 'cancelled' : 'settled';
-  }
-
   /**
    * Records how the route's backend call ended; a cancel that came first keeps the record `cancelled` (with the
    * backend's numbers). A later call with `backendCancel` only adds what the backend said to the edge's cancel.
@@ -212,15 +231,16 @@ export class RequestShard extends DurableObject<Env> {
       if (f.error) record.error = f.error;
       transition(record, f.status);
       this.settle(requestId);
-    } else {
-      if (record.status === 'cancelled' && f.result) record.result = f.result;
-      // Forget the call unless a cancel still waits for the route to say its fetch is aborted.
-      if (!this.calls.get(requestId)?.routeAborted) this.calls.delete(requestId);
+    } else if (record.status === 'cancelled' && f.result) {
+      record.result = f.result;
     }
     if (f.backendCancel) record.backendCancel = f.backendCancel;
     // Nobody waits for this write: the client already has its answer, and a lost write only shortens the record's
-    // history (a restart reads the call as failed). Cancel records, which decide later behaviour, stay confirmed.
-    await this.save(record, { confirmed: false });
+    // history (a restart reads the call as failed). So it is not made as the answer leaves: under `wrangler dev` this
+    // object shares the worker's one thread, and a SQLite commit there (1.3-2.6 ms, an fsync) held the answer back.
+    // It waits in memory for the next turn (FINISH_WRITE_DELAY_MS), where reads see it; records finished together
+    // share one commit. Cancel records, which decide later behaviour, stay confirmed and immediate.
+    this.deferWrite({ record: boundRecord(record), expiresAt: stored.expiresAt });
   }
 
   /** Cancels the request; null when the id belongs to another key (the route answers 404, and nothing changes). */
@@ -251,16 +271,21 @@ export class RequestShard extends DurableObject<Env> {
     // the backend sees the call dropped before it hears the cancel, as when the object made the call itself.
     transition(record, 'cancelled');
     await this.save(record);
-    const call = this.calls.get(requestId);
-    const aborted = new Promise<void>((resolve) => call && (call.routeAborted = resolve));
-    call?.wake('cancelled');
-    return this.cancelAtBackend(record, call ? boundedWait(aborted, ROUTE_ACK_TIMEOUT_MS) : undefined);
+    const cancelRoute = this.calls.get(requestId);
+    this.calls.delete(requestId);
+    const aborted = cancelRoute ? this.tellRoute(cancelRoute) : undefined;
+    return this.cancelAtBackend(record, aborted && boundedWait(aborted, ROUTE_ACK_TIMEOUT_MS));
   }
 
-  /** The route aborted its backend fetch after a cancel woke it. */
-  async backendCallAborted(requestId: string): Promise<void> {
-    this.calls.get(requestId)?.routeAborted?.();
-    this.calls.delete(requestId);
+  /** Calls the route's cancel hook (its fetch is aborted when this resolves), then releases it; never rejects. */
+  private async tellRoute(cancelRoute: HeldStub): Promise<void> {
+    try {
+      await cancelRoute();
+    } catch {
+      // The route is gone (its request ended or its isolate went away): there is no fetch left to abort.
+    } finally {
+      release(cancelRoute);
+    }
   }
 
   /**
@@ -268,6 +293,7 @@ export class RequestShard extends DurableObject<Env> {
    * Cloudflare bills). Not on the HTTP API; tests and operators call it through the binding to measure retention.
    */
   async footprint(): Promise<{ records: number; keys: number; bytes: number }> {
+    await this.writeUnwritten([...this.unwritten.keys()], true);
     const records = (await this.ctx.storage.list({ prefix: 'r:' })).size;
     const keys = (await this.ctx.storage.list()).size;
     return { records, keys, bytes: this.ctx.storage.sql.databaseSize };
@@ -281,6 +307,7 @@ export class RequestShard extends DurableObject<Env> {
 
   /** Deletes every record whose time is up, then sets the alarm for the next expiry. */
   override async alarm(): Promise<void> {
+    await this.writeUnwritten([...this.unwritten.keys()], false);
     const now = Date.now();
     for (;;) {
       const due = await this.ctx.storage.list({
@@ -336,9 +363,9 @@ export class RequestShard extends DurableObject<Env> {
     await this.save(record, { confirmed: false });
   }
 
-  /** Wakes a route still waiting on the call as `settled` and forgets the call. */
+  /** The call ended without a cancel: its route no longer needs to hear of one. */
   private settle(requestId: string): void {
-    this.calls.get(requestId)?.wake('settled');
+    release(this.calls.get(requestId));
     this.calls.delete(requestId);
   }
 
@@ -351,8 +378,31 @@ export class RequestShard extends DurableObject<Env> {
     };
   }
 
-  private read(requestId: string): Promise<Stored | undefined> {
+  /** The record as it is now: a finished one not written yet (a copy, so callers may change it), else storage's. */
+  private async read(requestId: string): Promise<Stored | undefined> {
+    const unwritten = this.unwritten.get(requestId);
+    if (unwritten) return structuredClone(unwritten);
     return this.ctx.storage.get<Stored>(recordKey(requestId));
+  }
+
+  /** Keeps a finished record in memory and writes it (with any others then waiting) on the next turn. */
+  private deferWrite(stored: Stored): void {
+    this.unwritten.set(stored.record.requestId, stored);
+    this.flushTimer ??= setTimeout(() => void this.flushUnwritten(), FINISH_WRITE_DELAY_MS);
+  }
+
+  /** The deferred writes of `finish`, all in one commit (the timer's callback). */
+  private async flushUnwritten(): Promise<void> {
+    this.flushTimer = null;
+    await this.writeUnwritten([...this.unwritten.keys()], false);
+  }
+
+  /** Writes these ids' deferred records now (those still unwritten). */
+  private async writeUnwritten(ids: string[], confirmed: boolean): Promise<void> {
+    for (const id of ids) {
+      const stored = this.unwritten.get(id);
+      if (stored) await this.write(stored.record, stored.expiresAt, confirmed);
+    }
   }
 
   /**
@@ -368,16 +418,14 @@ export class RequestShard extends DurableObject<Env> {
     const prev = await this.read(record.requestId);
     if (!prev && !opts.create) return;
     const expiresAt = opts.keepForMs !== undefined ? Date.now() + opts.keepForMs : prev!.expiresAt;
-    await this.write(record, prev, expiresAt, opts.confirmed !== false);
+    await this.write(record, expiresAt, opts.confirmed !== false);
   }
 
-  private async write(
-    record: RequestRecord,
-    prev: Stored | undefined,
-    expiresAt: number,
-    confirmed: boolean,
-  ): Promise<void> {
+  /** Writes the record and its index keys against what storage holds (a deferred write of it is superseded). */
+  private async write(record: RequestRecord, expiresAt: number, confirmed: boolean): Promise<void> {
     const id = record.requestId;
+    this.unwritten.delete(id);
+    const prev = await this.ctx.storage.get<Stored>(recordKey(id));
     const opts = { allowUnconfirmed: !confirmed };
     const entries: Record<string, unknown> = { [recordKey(id)]: { record: boundRecord(record), expiresAt } };
     const stale: string[] = [];

@@ -26,6 +26,14 @@ describe('request records', () => {
     const first = await startWorker(opts);
     try {
       expect((await readResult(await postOffload(first.url, msg))).status).toBe('done');
+      // The outcome is recorded just after the answer leaves (worker/offload-flow.ts, afterAnswer): stop once the
+      // record says so, as a restart that comes later would.
+      await expect
+        .poll(async () => {
+          const r = await fetch(`${first.url}/v1/requests/${msg.requestId}`, { headers: first.auth });
+          return r.ok ? ((await r.json()) as { status: string }).status : r.status;
+        })
+        .toBe('done');
     } finally {
       await first.stop();
     }

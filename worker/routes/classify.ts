@@ -7,7 +7,7 @@
 // rules and key limits.
 
 import { Hono, type Context } from 'hono';
-import { validateOffload } from '../../core/offload-validation.js';
+import { checkOffload } from '../../core/offload-validation.js';
 import { imageToPixels, inputGeometry, type RawImage } from '../../core/preprocess.js';
 import { validationMessage } from '../../core/public-error.js';
 import { slaSchema, type Sla } from '../../core/sla.js';
@@ -92,7 +92,7 @@ export const classifyRoutes = new Hono<AppEnv>().post('/v1/classify', async (c) 
     tensor: { codec: { scheme: 'u8' }, shape: [1, channels, height, width], data: pixels },
     ...(plan.exit !== undefined ? { exit: plan.exit } : {}),
   };
-  validateOffload(manifest, offload); // the rule every offload obeys, whoever made it
+  checkOffload(manifest, offload); // the rule every offload obeys, whoever made it
 
   const { httpStatus, result } = await runOffload(
     c.env,

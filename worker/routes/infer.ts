@@ -7,7 +7,7 @@
 // Server-Timing header.
 
 import { Hono } from 'hono';
-import { validateOffload } from '../../core/offload-validation.js';
+import { checkOffload } from '../../core/offload-validation.js';
 import { WIRE_CONTENT_TYPE, decodeOffload, encodeMessage, type ResultMessage } from '../../core/wire.js';
 import { readConfig, type AppEnv } from '../env.js';
 import { httpError } from '../http-error.js';
@@ -52,7 +52,7 @@ inferRoutes.post('/v1/infer', async (c) => {
   // WireError and OffloadError are rendered as 400 by the app's error handler.
   const offload = decodeOffload(body);
   const manifest = await getManifest(c.env, config, offload.modelId);
-  validateOffload(manifest, offload);
+  checkOffload(manifest, offload);
 
   const answer = await runOffload(c.env, c.executionCtx, config, offload, c.var.principal.name);
   const { load, requestId: _id, ...answered } = answer.result;
