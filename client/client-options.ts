@@ -75,7 +75,10 @@ export interface SpinnClientOptions {
    * its expected answer time, or has failed; before anything is measured, and without an SLA, it races at once.
    */
   localContinuation?: LocalContinuation;
-  /** fetch to use (default `globalThis.fetch`); inject one for tests, auth or custom transports. */
+  /**
+   * fetch to use; inject one for tests, auth or custom transports. Default: `globalThis.fetch` (browsers), and
+   * `nodeFetch` (node:http with keep-alive, client/node/node-fetch.ts) through the package's Node entry.
+   */
   fetch?: typeof fetch;
   /** The edge's API key: sent as `authorization: Bearer <apiKey>` with every request to the edge. */
   apiKey?: string;
