@@ -14,8 +14,17 @@ import Table from 'cli-table3';
 import { bearer } from '../harness/api-keys.js';
 import { startEdge, startStack, type EdgeService } from '../harness/stack.js';
 import { decodeOffload, encodeMessage } from '../core/wire.js';
-import { measureClientWork, steadyStateOffload } from './hop/client-work.js';
+import { nodeFetch } from '../client/node/node-fetch.js';
+import {
+  measureClientWork,
+  recordAnswer,
+  steadyStateOffload,
+  type ClientWork,
+  type Transports,
+} from './hop/client-work.js';
+import { startReplayServer } from './hop/replay-server.js';
 import { startMiniflarePaths } from './hop/miniflare-paths.js';
+import { startPassThrough } from './pass-through/start.js';
 import { materialiseWorker } from './hop/old-worker.js';
 import { measurePaths, quantile, type HopPath, type PathTimes } from './hop/paths.js';
 import { readModelManifest, realActivations } from './real-activations.js';
@@ -68,19 +77,9 @@ const hopFigures = (r: Record<string, PathTimes>) => ({
     : {}),
 });
 try {
-  const passThrough = await startEdge({
-    backendUrl: stack.backend.url,
-    token: stack.token,
-    apiKeys: 0,
-    config: 'bench/pass-through/wrangler.toml',
-  });
+  const passThrough = await startPassThrough(stack, false);
   // The same pass-through behind the edge's [assets] router: the floor for a worker that also serves static files.
-  const passThroughAssets = await startEdge({
-    backendUrl: stack.backend.url,
-    token: stack.token,
-    apiKeys: 0,
-    config: 'bench/pass-through/wrangler.assets.toml',
-  });
+  const passThroughAssets = await startPassThrough(stack, true);
   const refs = opts.ab ? opts.ab.split(',') : [];
   const olds: EdgeService[] = [];
   let dev: Record<string, PathTimes>;
@@ -140,13 +139,41 @@ try {
       await m.stop();
     }
   }
-  const client = await measureClientWork(
+  // The client's work per offload, at full device speed: against an instant replay of the edge's answer (its own
+  // process), and against the live edge, where this machine's wake-up cost after each wait is counted too
+  // (bench/hop/replay-server.ts says why both). Each with the Node client's default transport and global fetch.
+  const edgeInfer = `${stack.edge.url}/v1/infer`;
+  const recorded = await recordAnswer(edgeInfer, stack.edgeHeaders, offload.encode().body);
+  const transports = {
+    nodeHttp: nodeFetch,
+    globalFetch: (input, init) => globalThis.fetch(input, init),
+  } satisfies Transports;
+  const replay = await startReplayServer(recorded);
+  let instant: Record<string, ClientWork>;
+  try {
+    instant = await measureClientWork(
+      manifest,
+      offload,
+      replay.url,
+      {},
+      opts.clientOffloads,
+      transports,
+      recorded.body,
+    );
+  } finally {
+    replay.stop();
+  }
+  const live = await measureClientWork(
     manifest,
     offload,
-    `${stack.edge.url}/v1/infer`,
+    edgeInfer,
     stack.edgeHeaders,
     opts.clientOffloads,
+    transports,
+    recorded.body,
   );
+  const client = instant.nodeHttp!;
+  const viaGlobalFetch = instant.globalFetch!;
 
   const table = new Table({ head: ['setting', 'path', 'p50 ms', 'p95 ms'], style: { head: [] } });
   const describe: Record<string, string> = {
@@ -207,12 +234,17 @@ try {
     `message sizes: offload ${offload.body().byteLength} B of which ${offload.overheadBytes} B beyond tensor and model id; ` +
       `result ${quantile(dev.edge!.resultBytes, 0.5)} B (plan unchanged)`,
   );
+  const work = (w: ClientWork) =>
+    `p50 ${w.p50.toFixed(3)} ms, p95 ${w.p95.toFixed(3)} ms (own ${w.ownP50.toFixed(3)}: encode ` +
+    `${w.encodeP50.toFixed(3)}, result decode + check ${w.checkP50.toFixed(3)}, profiler ` +
+    `${w.profilerP50.toFixed(3)}; HTTP stack ${w.httpP50.toFixed(3)})`;
   console.log(
-    `client work per offload (CPU time of this process): p50 ${client.p50.toFixed(3)} ms, p95 ` +
-      `${client.p95.toFixed(3)} ms = the client's own work p50 ${client.ownP50.toFixed(3)} ms (encode ` +
-      `${client.encodeP50.toFixed(3)}, result decode + check ${client.checkP50.toFixed(3)}, profiler ` +
-      `${client.profilerP50.toFixed(3)}) + Node's HTTP stack (fetch/undici) p50 ${client.httpP50.toFixed(3)} ms`,
+    `client work per offload (CPU time of this process, ${opts.clientOffloads} offloads, alternating):`,
   );
+  console.log(`  instant edge replay, the Node client (node:http):     ${work(client)}`);
+  console.log(`  instant edge replay, Node's global fetch:              ${work(viaGlobalFetch)}`);
+  console.log(`  live edge, the Node client (node:http):               ${work(live.nodeHttp!)}`);
+  console.log(`  live edge, Node's global fetch:                        ${work(live.globalFetch!)}`);
   console.log(
     JSON.stringify({
       requests: opts.requests,
@@ -232,6 +264,11 @@ try {
       clientOwnMsPerOffloadP95: client.ownP95,
       clientFetchMsPerOffloadP50: client.httpP50,
       clientFetchMsPerOffloadP95: client.httpP95,
+      clientGlobalFetchMsPerOffloadP50: viaGlobalFetch.p50,
+      clientGlobalFetchMsPerOffloadP95: viaGlobalFetch.p95,
+      clientLiveEdgeMsPerOffloadP50: live.nodeHttp!.p50,
+      clientLiveEdgeMsPerOffloadP95: live.nodeHttp!.p95,
+      clientLiveEdgeGlobalFetchMsPerOffloadP50: live.globalFetch!.p50,
     }),
   );
 } finally {

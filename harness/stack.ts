@@ -170,6 +170,8 @@ export interface EdgeOptions {
 export interface EdgeService extends Service {
   /** The API keys the edge accepts, in clear. */
   apiKeys: string[];
+  /** wrangler's DevTools inspector for the worker (`ws://127.0.0.1:<port>/`; bench/hop/profile-edge.ts profiles it). */
+  inspectorPort: number;
 }
 
 /** `wrangler dev` on loopback: the real worker in local workerd, with its own throwaway state folder. */
@@ -215,7 +217,7 @@ export async function startEdge(o: EdgeOptions): Promise<EdgeService> {
     await stop();
     throw e;
   }
-  return { url, pid: child.pid!, log, stop, apiKeys: keys.keys };
+  return { url, pid: child.pid!, log, stop, apiKeys: keys.keys, inspectorPort: inspector };
 }
 
 export interface Stack {

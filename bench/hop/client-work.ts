@@ -5,8 +5,9 @@
 // and the profiler update (PlanKeeper.onResult) — measured with process.cpuUsage, so waiting on the network and the
 // server is not counted while the HTTP stack's own work is. The total is split honestly in two: the client's own work
 // (encode, the result's decode and check by client/checks/wire.ts, timed on the same result bytes the edge answers,
-// and the profiler update) and what is left, Node's HTTP stack (fetch/undici: request, headers, body read, abort
-// wiring), which a browser does natively off the page's thread.
+// and the profiler update) and what is left, the HTTP stack (request, headers, body read, abort wiring), which a
+// browser does natively off the page's thread. Two HTTP stacks are timed side by side: the Node client's default
+// (client/node/node-fetch.ts, node:http) and Node's global fetch (undici's WHATWG layer).
 
 import type { ModelManifest } from '../../core/manifest.js';
 import { chooseCodec } from '../../core/codec-choice.js';
@@ -20,6 +21,7 @@ import { PlanKeeper } from '../../client/plan-keeper.js';
 import { PlanResolver } from '../../client/plan-resolver.js';
 import { newRequestId } from '../../client/request-id.js';
 import { quantile } from './paths.js';
+import type { RecordedAnswer } from './replay-server.js';
 
 type Activation = { values: Float32Array; shape: number[] };
 
@@ -74,29 +76,46 @@ export interface ClientWork {
   /** encode + check + profiler, per offload. */
   ownP50: number;
   ownP95: number;
-  /** The rest: Node's HTTP stack (fetch/undici) and the request's promise and abort wiring. */
+  /** The rest: the HTTP stack (node:http or global fetch) and the request's promise and abort wiring. */
   httpP50: number;
   httpP95: number;
 }
 
-/** The result body the edge answers for `body` (protocol 3, plan unchanged), for timing its decode alone. */
-async function resultBytes(url: string, headers: Record<string, string>, body: Uint8Array) {
+/** The edge's answer to `body` (protocol 3, plan unchanged): for timing its decode alone, and for the replay server. */
+export async function recordAnswer(
+  url: string,
+  headers: Record<string, string>,
+  body: Uint8Array,
+): Promise<RecordedAnswer> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { ...headers, 'content-type': WIRE_CONTENT_TYPE },
     body: body as unknown as BodyInit,
   });
   if (!res.ok) throw new Error(`client-work sample offload answered HTTP ${res.status}: ${await res.text()}`);
-  return new Uint8Array(await res.arrayBuffer());
+  return {
+    status: res.status,
+    contentType: res.headers.get('content-type') ?? '',
+    body: new Uint8Array(await res.arrayBuffer()),
+  };
 }
 
+/** The HTTP transports timed side by side: the Node client's default and Node's global fetch. */
+export type Transports = Record<string, typeof fetch>;
+
+/**
+ * The client's work per offload with each transport, measured alternately (one offload through each in turn), so a
+ * drift in the machine's load falls on all alike. Keyed like `transports`.
+ */
 export async function measureClientWork(
   manifest: ModelManifest,
   offload: SteadyOffload,
   url: string,
   headers: Record<string, string>,
   n: number,
-): Promise<ClientWork> {
+  transports: Transports,
+  answer: Uint8Array,
+): Promise<Record<string, ClientWork>> {
   const keeper = new PlanKeeper({
     sla: DEFAULT_SLA,
     resolver: new PlanResolver(undefined, true),
@@ -109,58 +128,70 @@ export async function measureClientWork(
     now: () => performance.now(),
   });
   const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
-  const total: number[] = [];
-  const encode: number[] = [];
-  const check: number[] = [];
-  const profiler: number[] = [];
-  const own: number[] = [];
-  const http: number[] = [];
-  const answer = await resultBytes(url, headers, offload.encode().body);
+  const samples = Object.fromEntries(
+    Object.keys(transports).map((k) => [
+      k,
+      { total: [] as number[], encode: [] as number[], check: [] as number[], profiler: [] as number[] },
+    ]),
+  );
   for (let i = 0; i < n + 20; i++) {
-    const c0 = process.cpuUsage();
-    const { body, requestId } = offload.encode();
-    const encodeMs = cpuMs(process.cpuUsage(c0));
-    const call = startOffload({
-      url,
-      body,
-      requestId,
-      classes: manifest.classes.length,
-      exits: manifest.exits.length,
-      fetch: globalThis.fetch,
-      headers,
-      timeoutMs: 5000,
-      now: () => performance.now(),
-    });
-    const outcome = await call.outcome;
-    if (outcome.kind !== 'result') throw new Error(`client-work offload failed: ${outcome.error}`);
-    const c2 = process.cpuUsage();
-    keeper.onResult(manifest, {
-      split: offload.split,
-      bodyBytes: body.byteLength,
-      roundTripMs: outcome.roundTripMs,
-      message: outcome.message,
-    });
-    const profilerMs = cpuMs(process.cpuUsage(c2));
-    const totalMs = cpuMs(process.cpuUsage(c0));
-    // The decode and check startOffload did inside the request, timed again on the same bytes, outside the total.
-    const c4 = process.cpuUsage();
-    decodeResult(answer);
-    const checkMs = cpuMs(process.cpuUsage(c4));
-    if (i < 20) continue; // warm-up
-    encode.push(encodeMs);
-    check.push(checkMs);
-    profiler.push(profilerMs);
-    total.push(totalMs);
-    own.push(encodeMs + checkMs + profilerMs);
-    http.push(Math.max(0, totalMs - encodeMs - checkMs - profilerMs));
+    for (const [name, fetchFn] of Object.entries(transports)) {
+      const c0 = process.cpuUsage();
+      const { body, requestId } = offload.encode();
+      const encodeMs = cpuMs(process.cpuUsage(c0));
+      const call = startOffload({
+        url,
+        body,
+        requestId,
+        classes: manifest.classes.length,
+        exits: manifest.exits.length,
+        fetch: fetchFn,
+        headers,
+        timeoutMs: 5000,
+        now: () => performance.now(),
+      });
+      const outcome = await call.outcome;
+      if (outcome.kind !== 'result')
+        throw new Error(`client-work offload (${name}) failed: ${outcome.error}`);
+      const c2 = process.cpuUsage();
+      keeper.onResult(manifest, {
+        split: offload.split,
+        bodyBytes: body.byteLength,
+        roundTripMs: outcome.roundTripMs,
+        message: outcome.message,
+      });
+      const profilerMs = cpuMs(process.cpuUsage(c2));
+      const totalMs = cpuMs(process.cpuUsage(c0));
+      // The decode and check startOffload did inside the request, timed again on the same bytes, outside the total.
+      const c4 = process.cpuUsage();
+      decodeResult(answer);
+      const checkMs = cpuMs(process.cpuUsage(c4));
+      if (i < 20) continue; // warm-up
+      const s = samples[name]!;
+      s.total.push(totalMs);
+      s.encode.push(encodeMs);
+      s.check.push(checkMs);
+      s.profiler.push(profilerMs);
+    }
   }
+  return Object.fromEntries(Object.entries(samples).map(([name, s]) => [name, summarise(s)]));
+}
+
+function summarise(s: {
+  total: number[];
+  encode: number[];
+  check: number[];
+  profiler: number[];
+}): ClientWork {
+  const own = s.total.map((_, i) => s.encode[i]! + s.check[i]! + s.profiler[i]!);
+  const http = s.total.map((t, i) => Math.max(0, t - own[i]!));
   const p = (xs: number[], q: number) => quantile(xs, q);
   return {
-    p50: p(total, 0.5),
-    p95: p(total, 0.95),
-    encodeP50: p(encode, 0.5),
-    checkP50: p(check, 0.5),
-    profilerP50: p(profiler, 0.5),
+    p50: p(s.total, 0.5),
+    p95: p(s.total, 0.95),
+    encodeP50: p(s.encode, 0.5),
+    checkP50: p(s.check, 0.5),
+    profilerP50: p(s.profiler, 0.5),
     ownP50: p(own, 0.5),
     ownP95: p(own, 0.95),
     httpP50: p(http, 0.5),
