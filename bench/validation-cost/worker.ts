@@ -1,9 +1,9 @@
-// A minimal workerd module for `npm run bench:validate`: decodes, validates and re-encodes the offload it is sent
+// A minimal workerd module for `npm run bench:validate`: decodes, checks (checkOffload) and re-encodes the offload it is sent
 // `x-iterations` times, exactly as the edge's POST /v1/infer does, then answers. workerd freezes its clocks during
 // compute, so the cost is measured from outside, as the difference between round trips with and without the work.
 
 import { parseManifest, type ModelManifest } from '../../core/manifest.js';
-import { validateOffload } from '../../core/offload-validation.js';
+import { checkOffload } from '../../core/offload-validation.js';
 import { decodeOffload, encodeMessage } from '../../core/wire.js';
 
 let manifest: ModelManifest | undefined;
@@ -19,7 +19,7 @@ export default {
     let bytes = 0;
     for (let i = 0; i < n; i++) {
       const offload = decodeOffload(body);
-      validateOffload(manifest!, offload);
+      checkOffload(manifest!, offload);
       bytes += encodeMessage(offload).byteLength;
     }
     return new Response(String(bytes));
