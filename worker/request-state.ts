@@ -415,17 +415,27 @@ export class RequestShard extends DurableObject<Env> {
     record: RequestRecord,
     opts: { create?: boolean; confirmed?: boolean; keepForMs?: number } = {},
   ): Promise<void> {
+    const waiting = this.unwritten.has(record.requestId);
     const prev = await this.read(record.requestId);
     if (!prev && !opts.create) return;
     const expiresAt = opts.keepForMs !== undefined ? Date.now() + opts.keepForMs : prev!.expiresAt;
-    await this.write(record, expiresAt, opts.confirmed !== false);
+    // `prev` is what storage holds unless a deferred write of this record was waiting (write reads storage then).
+    await this.write(record, expiresAt, opts.confirmed !== false, waiting ? undefined : { stored: prev });
   }
 
-  /** Writes the record and its index keys against what storage holds (a deferred write of it is superseded). */
-  private async write(record: RequestRecord, expiresAt: number, confirmed: boolean): Promise<void> {
+  /**
+   * Writes the record and its index keys against what storage holds (`known`: already read from storage; else read
+   * here). A deferred write of the record waiting in memory is superseded.
+   */
+  private async write(
+    record: RequestRecord,
+    expiresAt: number,
+    confirmed: boolean,
+    known?: { stored: Stored | undefined },
+  ): Promise<void> {
     const id = record.requestId;
     this.unwritten.delete(id);
-    const prev = await this.ctx.storage.get<Stored>(recordKey(id));
+    const prev = known ? known.stored : await this.ctx.storage.get<Stored>(recordKey(id));
     const opts = { allowUnconfirmed: !confirmed };
     const entries: Record<string, unknown> = { [recordKey(id)]: { record: boundRecord(record), expiresAt } };
     const stale: string[] = [];

@@ -9,6 +9,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { MemoryModelCache, SpinnClient, type ClassifyResult } from '../../client/index.js';
+import { nodeFetch } from '../../client/node/node-fetch.js';
 import { loadOrtWebForNode } from '../../client/node/ort-node.js';
 import { loadFashionMnist } from '../../tools/dataset/fashion-mnist.js';
 import type { DeviceJob, FromDevice, RequestRecord, ToDevice } from './device-protocol.js';
@@ -29,11 +30,14 @@ let warmedUp = false;
 
 const MODELS = new URL('../../models/', import.meta.url).pathname;
 
-/** fetch for the client: the edge's model routes from disk, everything else over the (emulated) network. */
+/**
+ * fetch for the client: the edge's model routes from disk, everything else over the (emulated) network with the Node
+ * client's own transport (client/node/node-fetch.ts, what `@spinn-ts/client` uses in Node).
+ */
 const deviceFetch: typeof fetch = async (input, init) => {
   const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
   const m = /^\/v1\/models\/([^/]+)\/(manifest|files\/(.+))$/.exec(url.pathname);
-  if (!m) return globalThis.fetch(input, init);
+  if (!m) return nodeFetch(url, init);
   const file = m[2] === 'manifest' ? 'manifest.json' : decodeURIComponent(m[3]!);
   if (file.includes('..')) throw new TypeError(`bad model path ${file}`);
   const dir = m[2] === 'manifest' && manifestDir ? `${manifestDir}/` : MODELS;
