@@ -111,7 +111,8 @@ export async function measureClientWork(
   manifest: ModelManifest,
   offload: SteadyOffload,
   url: string,
-  headers: Record<string, string>,
+  /** Request headers, taken in turn (several API keys keep a long run under the edge's per-key rate limit). */
+  headerSets: Record<string, string>[],
   n: number,
   transports: Transports,
   answer: Uint8Array,
@@ -134,6 +135,7 @@ export async function measureClientWork(
       { total: [] as number[], encode: [] as number[], check: [] as number[], profiler: [] as number[] },
     ]),
   );
+  let sent = 0;
   for (let i = 0; i < n + 20; i++) {
     for (const [name, fetchFn] of Object.entries(transports)) {
       const c0 = process.cpuUsage();
@@ -146,7 +148,7 @@ export async function measureClientWork(
         classes: manifest.classes.length,
         exits: manifest.exits.length,
         fetch: fetchFn,
-        headers,
+        headers: headerSets[sent++ % headerSets.length]!,
         timeoutMs: 5000,
         now: () => performance.now(),
       });
