@@ -8,10 +8,15 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 
-/** One keep-alive pool per process and scheme, as global fetch keeps one: offloads reuse their connections. */
+/**
+ * One keep-alive pool per process and scheme, as global fetch keeps one: offloads reuse their connections. An idle
+ * connection is closed after 4 s (undici's default too), before a server's own idle timeout (5 s in workerd) can
+ * close it just as a request goes out on it, which would fail that request.
+ */
+const IDLE_MS = 4_000;
 const agents = {
-  'http:': new HttpAgent({ keepAlive: true }),
-  'https:': new HttpsAgent({ keepAlive: true }),
+  'http:': new HttpAgent({ keepAlive: true, timeout: IDLE_MS }),
+  'https:': new HttpsAgent({ keepAlive: true, timeout: IDLE_MS }),
 };
 const MAX_REDIRECTS = 20;
 /** Statuses whose Response has no body (the WHATWG Response constructor refuses one). */

@@ -22,6 +22,7 @@ beforeAll(async () => {
       routes.get(new URL(req.url!, 'http://x').pathname)!(req, Buffer.concat(chunks), res);
     });
   });
+  server.keepAliveTimeout = 60_000; // longer than the client's idle close, so that close is the client's
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
@@ -106,4 +107,13 @@ describe('nodeFetch', () => {
     );
     await expect(nodeFetch('ftp://127.0.0.1/')).rejects.toThrow(/unsupported URL scheme/);
   });
+
+  it('closes an idle connection after 4 s, before a server would (workerd: 5 s), and opens a new one', async () => {
+    routes.set('/idle', (_req, _body, res) => res.end('ok'));
+    const first = sockets.length;
+    await (await nodeFetch(`${base}/idle`)).text();
+    await new Promise((r) => setTimeout(r, 5_000));
+    await (await nodeFetch(`${base}/idle`)).text();
+    expect(sockets[first + 1]).not.toBe(sockets[first]);
+  }, 15_000);
 });
