@@ -20,10 +20,7 @@ export async function readBodyLimited(
   if (!req.body) return new Uint8Array(0);
   if (declared !== null && /^\d+$/.test(declared.trim())) return readDeclared(req, deadlineMs);
   const reader = req.body.getReader();
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const expired = new Promise<'expired'>((resolve) => {
-    timer = setTimeout(() => resolve('expired'), deadlineMs);
-  });
+  const { expired, clear } = deadline(deadlineMs);
   const chunks: Uint8Array[] = [];
   let total = 0;
   try {
@@ -42,7 +39,7 @@ export async function readBodyLimited(
       chunks.push(next.value);
     }
   } finally {
-    if (timer !== null) clearTimeout(timer);
+    clear();
   }
   if (chunks.length === 1) return chunks[0]!;
   const out = new Uint8Array(total);
@@ -60,10 +57,7 @@ export async function readBodyLimited(
  * The deadline still holds: a sender that declares more than it sends gets 408 when it runs out.
  */
 async function readDeclared(req: Request, deadlineMs: number): Promise<Uint8Array> {
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  const expired = new Promise<'expired'>((resolve) => {
-    timer = setTimeout(() => resolve('expired'), deadlineMs);
-  });
+  const { expired, clear } = deadline(deadlineMs);
   const reading = req.arrayBuffer();
   try {
     const got = await Promise.race([reading, expired]);
@@ -73,8 +67,17 @@ async function readDeclared(req: Request, deadlineMs: number): Promise<Uint8Arra
     }
     return new Uint8Array(got);
   } finally {
-    if (timer !== null) clearTimeout(timer);
+    clear();
   }
+}
+
+/** Resolves `'expired'` after `ms` unless cleared first. */
+function deadline(ms: number): { expired: Promise<'expired'>; clear: () => void } {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<'expired'>((resolve) => {
+    timer = setTimeout(() => resolve('expired'), ms);
+  });
+  return { expired, clear: () => timer !== undefined && clearTimeout(timer) };
 }
 
 /**
