@@ -1,7 +1,7 @@
 // Access control of the API: a bearer API key on every route that spends backend time or touches request state.
 // Keys are stored hashed (the API_KEYS secret, format in core/api-keys.ts), parsed once per isolate and per value,
-// and checked by hashing the presented key (one SHA-256, microseconds) and looking the hash up: no storage and no
-// network on the request's path. A worker without keys fails closed, except a local dev server that asks for it.
+// and checked by hashing the presented key (one SHA-256, once per key and isolate) and looking the hash up: no storage
+// and no network on the request's path. A worker without keys fails closed, except a local dev server that asks for it.
 
 import type { MiddlewareHandler } from 'hono';
 import { ApiKeyConfigError, hashApiKey, parseApiKeyList } from '../core/api-keys.js';
@@ -16,7 +16,17 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const MAX_KEY_CHARS = 256;
 const REALM = 'Bearer realm="spinn"';
 
-type KeyTable = Map<string, string>;
+/** API_KEYS parsed: key hash to key name, and the presented keys already found in it (key to name). */
+interface KeyTable {
+  byHash: Map<string, string>;
+  /**
+   * Keys that hashed to an entry of `byHash`, so a client's every request after its first skips the SHA-256
+   * (WebCrypto's digest is an async call into the runtime; the profile of `npm run bench:hop` showed it costing the
+   * offload path more than the Hono router). Only keys that verified are kept, so it holds at most one string per
+   * configured key and unknown keys cannot grow it; it is dropped with the table when API_KEYS changes.
+   */
+  verified: Map<string, string>;
+}
 /** API_KEYS parsed, per raw value (a secret change starts new isolates anyway; this only saves re-parsing). */
 let parsed: { raw: string; keys: KeyTable | ApiKeyConfigError } | undefined;
 
@@ -24,7 +34,7 @@ function keyTable(env: Env): KeyTable {
   const raw = env.API_KEYS ?? '';
   if (parsed?.raw !== raw) {
     try {
-      parsed = { raw, keys: parseApiKeyList(raw) };
+      parsed = { raw, keys: { byHash: parseApiKeyList(raw), verified: new Map() } };
     } catch (e) {
       if (!(e instanceof ApiKeyConfigError)) throw e;
       parsed = { raw, keys: e };
@@ -35,6 +45,15 @@ function keyTable(env: Env): KeyTable {
     throw httpError(503, "the edge's API key configuration is invalid; its operator must fix API_KEYS");
   }
   return parsed.keys;
+}
+
+/** The name of the key `key`, or undefined for an unknown one. */
+async function keyName(table: KeyTable, key: string): Promise<string | undefined> {
+  const known = table.verified.get(key);
+  if (known !== undefined || key.length > MAX_KEY_CHARS) return known;
+  const name = table.byHash.get(await hashApiKey(key));
+  if (name !== undefined) table.verified.set(key, name);
+  return name;
 }
 
 function bearer(header: string | undefined): string | undefined {
@@ -53,7 +72,7 @@ function isLoopback(url: string): boolean {
  */
 export const requireApiKey: MiddlewareHandler<AppEnv> = async (c, next) => {
   const keys = keyTable(c.env);
-  if (keys.size === 0) {
+  if (keys.byHash.size === 0) {
     if (c.env.ALLOW_NO_KEYS_ON_LOOPBACK === 'true' && isLoopback(c.req.url)) {
       c.set('principal', { name: LOCAL_DEV_PRINCIPAL });
       return next();
@@ -69,7 +88,7 @@ export const requireApiKey: MiddlewareHandler<AppEnv> = async (c, next) => {
       'www-authenticate': REALM,
     });
   }
-  const name = key.length <= MAX_KEY_CHARS ? keys.get(await hashApiKey(key)) : undefined;
+  const name = await keyName(keys, key);
   if (name === undefined) {
     throw httpError(401, 'unknown API key', {
       'www-authenticate': `${REALM}, error="invalid_token"`,

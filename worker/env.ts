@@ -72,7 +72,21 @@ function commaList(value: string | undefined): string[] {
     .filter(Boolean);
 }
 
-export function readConfig(env: Env): WorkerConfig {
+/**
+ * Configurations already read, per bindings object. workerd hands every request of an isolate the same `env`, and
+ * its vars and secrets do not change under a running isolate (a new version or secret starts new isolates), so the
+ * parse runs once per isolate instead of three or four times per offload (`npm run bench:hop`'s profile showed it).
+ * Keyed weakly by the object, so tests that build their own bindings get their own configuration.
+ */
+const configs = new WeakMap<Env, Readonly<WorkerConfig>>();
+
+export function readConfig(env: Env): Readonly<WorkerConfig> {
+  let config = configs.get(env);
+  if (!config) configs.set(env, (config = parseConfig(env)));
+  return config;
+}
+
+function parseConfig(env: Env): WorkerConfig {
   // No default backend: a guessed one (loopback, say) would turn a forgotten setting into offloads sent nowhere.
   const fleet = readBackends(env);
   return {

@@ -55,6 +55,18 @@ describe('API keys', () => {
     expect((await probe({ authorization: `bearer   ${OTHER}` })).status).toBe(404);
   });
 
+  it('a key that verified once is remembered, but only while API_KEYS still lists it', async () => {
+    const first = env();
+    expect((await probe(bearer(KEY), first)).status).toBe(404);
+    expect((await probe(bearer(KEY), first)).status).toBe(404);
+    // Rotated: the secret now lists only bob. The remembered key must not outlive its entry.
+    const rotated = env({ API_KEYS: apiKeyEntry('bob', await hashApiKey(OTHER)) });
+    expect((await probe(bearer(KEY), rotated)).status).toBe(401);
+    expect((await probe(bearer(OTHER), rotated)).status).toBe(404);
+    // And back: alice's key verifies again from its hash.
+    expect((await probe(bearer(KEY), env())).status).toBe(404);
+  });
+
   it('guards infer, plan and request state; the catalogue, OpenAPI and /healthz stay public', async () => {
     for (const [method, path] of [
       ['POST', '/v1/infer'],
