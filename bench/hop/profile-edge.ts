@@ -7,7 +7,7 @@
 
 import { readFileSync, readdirSync } from 'node:fs';
 import { Command } from 'commander';
-import { WebSocket } from 'undici';
+import WebSocket from 'ws';
 import { bearer } from '../../harness/api-keys.js';
 import { startEdge, startStack } from '../../harness/stack.js';
 import { WIRE_CONTENT_TYPE } from '../../core/wire.js';
@@ -84,8 +84,9 @@ async function offloads(url: string, keys: Record<string, string>[], body: () =>
 function devtools(ws: WebSocket) {
   let next = 1;
   const waiting = new Map<number, (r: unknown) => void>();
-  ws.addEventListener('message', (event) => {
-    const m = JSON.parse(String(event.data)) as { id?: number; result?: unknown; error?: unknown };
+  ws.on('message', (data) => {
+    const m = JSON.parse(String(data)) as { id?: number; result?: unknown; error?: unknown; method?: string };
+    // wrangler's inspector proxy echoes `Profiler.enable` back instead of answering it: the echo settles it.
     if (m.id !== undefined) waiting.get(m.id)?.(m.error ? Promise.reject(m.error) : m.result);
   });
   return <T>(method: string, params: object = {}) =>
@@ -142,7 +143,7 @@ async function profileIsolate(inspectorPort: number, work: () => Promise<void>):
     webSocketDebuggerUrl: string;
   }[];
   const ws = new WebSocket(targets[0]!.webSocketDebuggerUrl);
-  await new Promise((r) => ws.addEventListener('open', r, { once: true }));
+  await new Promise((r, j) => ws.once('open', r).once('error', j));
   const send = devtools(ws);
   await send('Profiler.enable');
   await send('Profiler.setSamplingInterval', { interval: opts.interval });
