@@ -90,7 +90,7 @@ try {
         await startEdge({
           backendUrl: stack.backend.url,
           token: stack.token,
-          config: materialiseWorker(ref),
+          ...materialiseWorker(ref),
         }),
       );
     const paths: HopPath[] = [

@@ -4,10 +4,10 @@
 // `npx` leaves workerd children behind.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { BACKEND_NODE_FLAGS } from '../gpu-backend/node-flags.js';
 import { bearer, makeApiKeys } from './api-keys.js';
 import { createCpuQuota } from './cpu-quota.js';
@@ -158,11 +158,16 @@ export interface EdgeOptions {
   /** API keys the edge accepts (named key0, key1, …): a count of fresh keys (default 1) or the keys. */
   apiKeys?: number | string[];
   vars?: Record<string, string>;
-  /** Another wrangler configuration to run the same way (bench:hop's pass-through worker); default wrangler.toml. */
-  config?: string;
   /**
-   * Static-assets folder to serve instead of wrangler.toml's (`wrangler dev --assets`): e.g. the evaluation's
-   * manifests whose profile was computed on a calibration half of the test split.
+   * Another wrangler configuration to run the same way (bench:hop's pass-through worker, an older edge), alone or
+   * with `siteConfig`; default the edge: wrangler.toml with the site Worker (site/wrangler.toml).
+   */
+  config?: string;
+  /** The site Worker's configuration to run beside `config` (bench:hop's older edges); default none. */
+  siteConfig?: string;
+  /**
+   * Static-assets folder for the site Worker instead of dist/site: e.g. the evaluation's manifests whose profile was
+   * computed on a calibration half of the test split. Only with the default `config`.
    */
   assets?: string;
 }
@@ -174,12 +179,32 @@ export interface EdgeService extends Service {
   inspectorPort: number;
 }
 
+/** The site Worker's wrangler configuration (static assets only; site/wrangler.toml says why it is separate). */
+export const SITE_CONFIG = 'site/wrangler.toml';
+
+/**
+ * A copy of the site Worker's configuration that serves `dir` instead of dist/site, written into `into`: the same
+ * Worker name (the edge's ASSETS binding names it), without the site build.
+ */
+export function siteConfigServing(dir: string, into: string): string {
+  const toml = readFileSync(join(ROOT, SITE_CONFIG), 'utf8')
+    .replace(/^\[build\]\n(?:[^[\n].*\n)*/m, '')
+    .replace(/^directory = ".*"$/m, `directory = ${JSON.stringify(resolve(dir))}`);
+  const path = join(into, 'site.wrangler.toml');
+  writeFileSync(path, toml);
+  return path;
+}
+
 /** `wrangler dev` on loopback: the real worker in local workerd, with its own throwaway state folder. */
 export async function startEdge(o: EdgeOptions): Promise<EdgeService> {
   const port = o.port ?? (await freePort());
   const inspector = await freePort();
   const state = mkdtempSync(join(tmpdir(), 'spinn-wrangler-'));
   const keys = await makeApiKeys(o.apiKeys ?? 1);
+  // The first configuration is the worker wrangler exposes; the others run beside it, reached by service bindings.
+  const configs = o.config
+    ? [join(ROOT, o.config), ...(o.siteConfig ? [join(ROOT, o.siteConfig)] : [])]
+    : [join(ROOT, 'wrangler.toml'), o.assets ? siteConfigServing(o.assets, state) : join(ROOT, SITE_CONFIG)];
   const vars = {
     ...(o.backends ? { BACKENDS: o.backends.join(',') } : { BACKEND_URL: o.backendUrl ?? '' }),
     ...(o.token ? { BACKEND_TOKEN: o.token } : {}),
@@ -190,7 +215,7 @@ export async function startEdge(o: EdgeOptions): Promise<EdgeService> {
   const args = [
     join(ROOT, 'node_modules/wrangler/bin/wrangler.js'),
     'dev',
-    ...(o.config ? ['--config', join(ROOT, o.config)] : []),
+    ...configs.flatMap((c) => ['--config', c]),
     '--ip',
     '127.0.0.1',
     '--port',
@@ -202,7 +227,6 @@ export async function startEdge(o: EdgeOptions): Promise<EdgeService> {
     '--log-level',
     'warn',
     '--show-interactive-dev-session=false',
-    ...(o.assets ? ['--assets', o.assets] : []),
     ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
   ];
   const { child, log } = launch(process.execPath, args, { WRANGLER_SEND_METRICS: 'false', CI: 'true' });

@@ -11,20 +11,27 @@ import { join, relative } from 'node:path';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
-/** Writes the worker of `ref` with this tree's core into bench/out/ and returns its wrangler config (repo-relative). */
-export function materialiseWorker(ref: string): string {
+/** An older edge's wrangler configurations (repo-relative): its worker's, and its site Worker's when it has one. */
+export interface OldWorker {
+  config: string;
+  /** From the commit that made the static site a Worker of its own (site/wrangler.toml); before it, [assets]. */
+  siteConfig?: string;
+}
+
+/** Writes the worker of `ref` with this tree's core into bench/out/ and returns its wrangler configurations. */
+export function materialiseWorker(ref: string): OldWorker {
   const sha = execFileSync('git', ['rev-parse', '--short', ref], { cwd: ROOT }).toString().trim();
   const dir = join(ROOT, 'bench/out', `worker-${sha}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const tar = execFileSync(
-    'git',
-    ['archive', '--format=tar', sha, 'worker', 'wrangler.toml', 'package.json'],
-    {
-      cwd: ROOT,
-      maxBuffer: 64 << 20,
-    },
-  );
+  const hasSite = execFileSync('git', ['ls-tree', '--name-only', sha, 'site/wrangler.toml'], { cwd: ROOT })
+    .toString()
+    .trim();
+  const paths = ['worker', 'wrangler.toml', 'package.json', ...(hasSite ? ['site/wrangler.toml'] : [])];
+  const tar = execFileSync('git', ['archive', '--format=tar', sha, ...paths], {
+    cwd: ROOT,
+    maxBuffer: 64 << 20,
+  });
   execFileSync('tar', ['-x', '-C', dir], { input: tar });
   cpSync(join(ROOT, 'core'), join(dir, 'core'), { recursive: true });
   const toRoot = relative(dir, ROOT);
@@ -35,5 +42,17 @@ export function materialiseWorker(ref: string): string {
     .replace('"./node_modules/', `"${toRoot}/node_modules/`)
     .replace('directory = "./dist/site"', `directory = "${toRoot}/dist/site"`);
   writeFileSync(join(dir, 'wrangler.toml'), toml);
-  return relative(ROOT, join(dir, 'wrangler.toml'));
+  const config = relative(ROOT, join(dir, 'wrangler.toml'));
+  if (!hasSite) return { config };
+  // Its own site Worker, serving this tree's built site: two edges in one run must not share one Worker name.
+  const site = readFileSync(join(dir, 'site/wrangler.toml'), 'utf8')
+    .replace(/^name = "spinn-site"$/m, `name = "spinn-site-${sha}"`)
+    .replace(/^\[build\]\n(?:[^[\n].*\n)*/m, '')
+    .replace(/^directory = ".*"$/m, `directory = ${JSON.stringify(join(ROOT, 'dist/site'))}`);
+  writeFileSync(join(dir, 'site/wrangler.toml'), site);
+  writeFileSync(
+    join(dir, 'wrangler.toml'),
+    toml.replace(/^service = "spinn-site"$/m, `service = "spinn-site-${sha}"`),
+  );
+  return { config, siteConfig: relative(ROOT, join(dir, 'site/wrangler.toml')) };
 }

@@ -176,7 +176,7 @@ try {
         backendUrl: stack.backend.url,
         token: stack.token,
         apiKeys: 16,
-        config: materialiseWorker(ref),
+        ...materialiseWorker(ref),
       });
       olds.push(old);
       const keys = old.apiKeys.map((k) => bearer(k));

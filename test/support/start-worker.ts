@@ -1,5 +1,6 @@
 // Builds the edge worker exactly as it deploys (`wrangler deploy --dry-run`) and runs the bundle in real workerd
-// through Miniflare, configured from wrangler.toml (bindings, Durable Object, assets) with per-test overrides.
+// through Miniflare, configured from wrangler.toml (bindings, Durable Object) with per-test overrides, beside the site
+// Worker it binds as ASSETS (site/wrangler.toml: the static assets).
 // The bundle is cached under node_modules/.cache keyed by the sources' hash, so only the first test file of a run
 // pays the ~2 s build; each start then takes a fraction of a second. Reused by full-stack tests. Like a deployment,
 // it serves the built site (dist/site: models without their training folders, the client bundle, the demo page)
@@ -12,10 +13,14 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Miniflare } from 'miniflare';
 import { bearer, makeApiKeys } from '../../harness/api-keys.js';
+import { SITE_CONFIG } from '../../harness/stack.js';
 import { buildSite } from '../../tools/web/build-site.js';
 import { rememberAuth } from './wire-helpers.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** What wrangler runs for a Worker with assets and no script (its templates/no-op-worker.js). */
+const ASSETS_ONLY_SCRIPT = `export default { fetch() { return new Response('Not found', { status: 404 }); } };`;
 
 export interface StartWorkerOptions {
   /** Base URL of the backend's internal API (e.g. http://127.0.0.1:8790); null sets no BACKEND_URL at all. */
@@ -112,10 +117,12 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
   const { workerOptions } = unstable_getMiniflareWorkerOptions(
     join(REPO_ROOT, 'wrangler.toml'),
     opts.environment,
-    {
-      overrides: { assets: { directory: assets } },
-    },
   );
+  // The site Worker the edge binds as ASSETS (site/wrangler.toml): assets only, so it gets the script wrangler gives
+  // such a Worker (a 404 for what is not a file).
+  const site = unstable_getMiniflareWorkerOptions(join(REPO_ROOT, SITE_CONFIG), opts.environment, {
+    overrides: { assets: { directory: assets } },
+  });
   const keys = await makeApiKeys(opts.apiKeys ?? 1);
   const bindings: Record<string, unknown> = {
     ...(workerOptions.bindings ?? {}),
@@ -130,16 +137,23 @@ export async function startWorker(opts: StartWorkerOptions): Promise<RunningWork
   if (!opts.backends) delete bindings.BACKENDS;
   const ratelimits = opts.rateLimit ? { ratelimits: { KEY_RATE_LIMIT: { simple: opts.rateLimit } } } : {};
   const started = performance.now();
+  const siteName = site.workerOptions.name ?? 'spinn-site';
   const miniflare = new Miniflare({
-    ...workerOptions,
-    name: 'spinn-edge',
-    bindings: bindings as never,
-    modules: true,
-    scriptPath: script,
     host: '127.0.0.1',
     port: opts.port ?? 0,
     durableObjectsPersist: opts.persistDir ?? false,
-    ...ratelimits,
+    workers: [
+      {
+        ...workerOptions,
+        name: 'spinn-edge',
+        bindings: bindings as never,
+        serviceBindings: { ASSETS: siteName },
+        modules: true,
+        scriptPath: script,
+        ...ratelimits,
+      },
+      { ...site.workerOptions, name: siteName, modules: true, script: ASSETS_ONLY_SCRIPT },
+    ],
   } as ConstructorParameters<typeof Miniflare>[0]);
   const url = (await miniflare.ready).toString().replace(/\/$/, '');
   const startupMs = performance.now() - started;

@@ -5,15 +5,19 @@
 
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unstable_readConfig, type Unstable_Config as WranglerConfig } from 'wrangler';
+import { SITE_CONFIG } from '../../harness/stack.js';
 import { startFakeBackend, type FakeBackend } from '../support/fake-backend.js';
 import { REPO_ROOT, startWorker, type RunningWorker } from '../support/start-worker.js';
 
 const TOML = join(REPO_ROOT, 'wrangler.toml');
 const top: WranglerConfig = unstable_readConfig({ config: TOML, env: undefined });
 const production: WranglerConfig = unstable_readConfig({ config: TOML, env: 'production' });
+const SITE_TOML = join(REPO_ROOT, SITE_CONFIG);
+const siteTop: WranglerConfig = unstable_readConfig({ config: SITE_TOML, env: undefined });
+const siteProduction: WranglerConfig = unstable_readConfig({ config: SITE_TOML, env: 'production' });
 
 /** Runs an npm script of this package the way a user does; fails the test with its output if it fails. */
 function npmRun(script: string, ...args: string[]): string {
@@ -52,7 +56,7 @@ describe('wrangler.toml as wrangler reads it', () => {
     expect(limit(production)).toEqual(limit(top));
     // Its own counters: a test deployment of the top level must not spend production's budget.
     expect(production.ratelimits[0]!.namespace_id).not.toBe(top.ratelimits[0]!.namespace_id);
-    // Inherited: migrations (the Durable Object's SQLite class), assets, the build step and observability.
+    // Inherited: migrations (the Durable Object's SQLite class) and observability.
     expect(production.migrations).toEqual(top.migrations);
     expect(production.migrations[0]).toMatchObject({ new_sqlite_classes: ['RequestState'] });
     // v2: one object per shard of ids replaces one per id (worker/README.md, "Shards").
@@ -60,10 +64,26 @@ describe('wrangler.toml as wrangler reads it', () => {
       new_sqlite_classes: ['RequestShard'],
       deleted_classes: ['RequestState'],
     });
-    expect(production.assets).toEqual(top.assets);
-    expect(production.build).toEqual(top.build);
     expect(production.observability).toMatchObject({ enabled: true });
     expect(production.alias).toEqual(top.alias);
+  });
+
+  it('the edge has no assets router in front of it, and each environment binds its own site Worker', () => {
+    // The static site is a Worker of its own (site/wrangler.toml says why): the edge has no [assets] to route through.
+    for (const config of [top, production]) {
+      expect(config.assets, config.name).toBeUndefined();
+      expect(config.build.command, config.name).toBeUndefined();
+    }
+    for (const [edge, site] of [
+      [top, siteTop],
+      [production, siteProduction],
+    ] as const) {
+      expect(edge.services).toEqual([{ binding: 'ASSETS', service: site.name }]);
+      expect(site.main, site.name).toBeUndefined();
+      expect(resolve(dirname(SITE_TOML), site.assets!.directory!)).toBe(join(REPO_ROOT, 'dist/site'));
+      expect(site.build.command).toMatch(/tools\/web\/build-site\.ts/);
+    }
+    expect(siteProduction.name).toBe('spinn-site-production');
   });
 
   it('worker/worker-configuration.d.ts is what `npm run worker:types` generates now', () => {

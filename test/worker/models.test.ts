@@ -173,4 +173,25 @@ describe.skipIf(!existsSync(realManifest))('the real models/ folder (wrangler.to
       await res.body?.cancel();
     }
   });
+
+  it("the site Worker answers the pages and files; the API and every miss are the edge's (JSON)", async () => {
+    const page = await fetch(`${real.url}/`);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await page.text()).toMatch(/<!doctype html>/i);
+    const head = await fetch(`${real.url}/lib/spinn-client.js`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toMatch(/javascript/);
+    // A path that is neither an asset nor a route, by any method, gets the API's JSON 404 (not the site's page).
+    for (const [method, path] of [
+      ['GET', '/no-such-page'],
+      ['POST', '/no-such-page'],
+      ['GET', '/v1/no-such-route'],
+    ] as const) {
+      const res = await fetch(`${real.url}${path}`, { method, ...(method === 'POST' ? { body: 'x' } : {}) });
+      expect(res.status, `${method} ${path}`).toBe(404);
+      expect(await res.json()).toEqual({ error: `no route for ${method} ${path}` });
+    }
+    // /healthz is the edge's even though the site could hold a file of that name.
+    expect((await (await fetch(`${real.url}/healthz`)).json()).worker).toMatchObject({ ok: true });
+  });
 });
