@@ -1,7 +1,7 @@
 // `npm run bench:hop`: what the edge hop costs, beside the floor of any workerd hop. The same real offload (a real
 // image's activation at a split, encoded as the client encodes it) goes, interleaved in one run, (1) straight to the
 // backend, (2) through a pass-through worker that only forwards the body (bench/pass-through/; under wrangler dev
-// also behind the edge's [assets] router, a hop SPINN's worker pays and the bare pass-through does not) and (3) through
+// also behind an [assets] router, the hop SPINN's worker paid while its static site was its own [assets]) and (3) through
 // SPINN's worker — first both workers under `wrangler dev` (its local proxy included, as in development), then both
 // under Miniflare without that proxy. It also measures the client's own work per offload (bench/hop/client-work.ts)
 // and the message sizes. With `--ab <git refs>` (comma-separated) the worker of each of those commits
@@ -79,7 +79,8 @@ const hopFigures = (r: Record<string, PathTimes>) => ({
 });
 try {
   const passThrough = await startPassThrough(stack, false);
-  // The same pass-through behind the edge's [assets] router: the floor for a worker that also serves static files.
+  // The same pass-through behind an [assets] router: the floor for a worker that serves static files itself (the edge
+  // did until the site became a Worker of its own, site/wrangler.toml).
   const passThroughAssets = await startPassThrough(stack, true);
   const refs = opts.ab ? opts.ab.split(',') : [];
   const olds: EdgeService[] = [];

@@ -3,8 +3,8 @@
 // is run once over the test split on onnxruntime-node (the exit table: each image's top-1 and confidence at every
 // exit); the scheduler's exit rates and accuracies are recomputed from the calibration half alone, and its codec
 // losses from calibration images only; the manifest carrying that profile is what the edge schedules with (served
-// by `wrangler dev --assets`) and what the device reads. The same table gives the pre-registered oracle the
-// reference exits of the measurement images. Both are cached under bench/out/eval-cache/ (keyed by the model's
+// by the edge's site Worker, harness/stack.ts siteConfigServing) and what the device reads. The same table gives the
+// pre-registered oracle the reference exits of the measurement images. Both are cached under bench/out/eval-cache/ (keyed by the model's
 // files and the number of codec samples), so only the first run of a model pays for them.
 
 import { createHash } from 'node:crypto';

@@ -1,5 +1,5 @@
 // Starts bench:hop's pass-through worker (index.ts here) under `wrangler dev` against a stack's backend: the plain
-// one, or (`assets`) the one behind the edge's [assets] router (wrangler.assets.toml).
+// one, or (`assets`) the one behind an [assets] router (wrangler.assets.toml).
 
 import { startEdge, type EdgeService, type Stack } from '../../harness/stack.js';
 

@@ -1,4 +1,4 @@
-// `npm run build:web`: assembles dist/site/, the edge worker's static-assets folder (wrangler.toml [assets]), from
+// `npm run build:web`: assembles dist/site/, the static-assets folder of the site Worker (site/wrangler.toml), from
 //   - models/            → /<model-id>/… and /fashion-mnist-sample/… (models/.assetsignore honoured),
 //   - the client library → /lib/spinn-client.js (ES module; onnxruntime-web imported lazily from ./ort/),
 //   - onnxruntime-web    → /lib/ort/ (the wasm-only ES module, its wasm glue and the SIMD/threads .wasm),
