@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { BACKEND_NODE_FLAGS } from '../gpu-backend/node-flags.js';
 import { bearer, makeApiKeys } from './api-keys.js';
 import { createCpuQuota } from './cpu-quota.js';
+import { buildSite } from '../tools/web/build-site.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 
@@ -184,12 +185,13 @@ export const SITE_CONFIG = 'site/wrangler.toml';
 
 /**
  * A copy of the site Worker's configuration that serves `dir` instead of dist/site, written into `into`: the same
- * Worker name (the edge's ASSETS binding names it), without the site build.
+ * Worker name (the edge's ASSETS binding names it).
  */
 export function siteConfigServing(dir: string, into: string): string {
-  const toml = readFileSync(join(ROOT, SITE_CONFIG), 'utf8')
-    .replace(/^\[build\]\n(?:[^[\n].*\n)*/m, '')
-    .replace(/^directory = ".*"$/m, `directory = ${JSON.stringify(resolve(dir))}`);
+  const toml = readFileSync(join(ROOT, SITE_CONFIG), 'utf8').replace(
+    /^directory = ".*"$/m,
+    `directory = ${JSON.stringify(resolve(dir))}`,
+  );
   const path = join(into, 'site.wrangler.toml');
   writeFileSync(path, toml);
   return path;
@@ -202,6 +204,8 @@ export async function startEdge(o: EdgeOptions): Promise<EdgeService> {
   const state = mkdtempSync(join(tmpdir(), 'spinn-wrangler-'));
   const keys = await makeApiKeys(o.apiKeys ?? 1);
   // The first configuration is the worker wrangler exposes; the others run beside it, reached by service bindings.
+  // The site is built here, not by wrangler (site/wrangler.toml says why it has no [build]).
+  if (!o.config && !o.assets) await buildSite({ quiet: true });
   const configs = o.config
     ? [join(ROOT, o.config), ...(o.siteConfig ? [join(ROOT, o.siteConfig)] : [])]
     : [join(ROOT, 'wrangler.toml'), o.assets ? siteConfigServing(o.assets, state) : join(ROOT, SITE_CONFIG)];

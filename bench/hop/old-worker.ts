@@ -47,7 +47,7 @@ export function materialiseWorker(ref: string): OldWorker {
   // Its own site Worker, serving this tree's built site: two edges in one run must not share one Worker name.
   const site = readFileSync(join(dir, 'site/wrangler.toml'), 'utf8')
     .replace(/^name = "spinn-site"$/m, `name = "spinn-site-${sha}"`)
-    .replace(/^\[build\]\n(?:[^[\n].*\n)*/m, '')
+    .replace(/^\[build\]\n(?:[^[\n].*\n)*/m, '') // the first site commit had one
     .replace(/^directory = ".*"$/m, `directory = ${JSON.stringify(join(ROOT, 'dist/site'))}`);
   writeFileSync(join(dir, 'site/wrangler.toml'), site);
   writeFileSync(
