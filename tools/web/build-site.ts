@@ -3,8 +3,8 @@
 //   - the client library → /lib/spinn-client.js (ES module; onnxruntime-web imported lazily from ./ort/),
 //   - onnxruntime-web    → /lib/ort/ (the wasm-only ES module, its wasm glue and the SIMD/threads .wasm),
 //   - the demo page      → /index.html, /demo.css, /demo.js (imports /lib/spinn-client.js like any user would).
-// wrangler runs it as the [build] command before `wrangler dev` and `wrangler deploy`, so the tests, the demo and
-// deployments never see a stale site. It skips work when its inputs' hash matches the last build, builds into a
+// `npm run worker:dev`, `npm run deploy:site`, the harness (harness/stack.ts) and the tests run it first, so the
+// tests, the demo and deployments never see a stale site. It skips work when its inputs' hash matches the last build, builds into a
 // temporary folder and swaps it in (parallel test workers may start wrangler at the same time), and refuses files
 // over Cloudflare's 25 MiB per-asset limit.
 
