@@ -188,13 +188,18 @@ export const SITE_CONFIG = 'site/wrangler.toml';
  * Worker name (the edge's ASSETS binding names it).
  */
 export function siteConfigServing(dir: string, into: string): string {
-  const toml = readFileSync(join(ROOT, SITE_CONFIG), 'utf8').replace(
-    /^directory = ".*"$/m,
-    `directory = ${JSON.stringify(resolve(dir))}`,
-  );
   const path = join(into, 'site.wrangler.toml');
-  writeFileSync(path, toml);
+  writeFileSync(path, siteConfigWith(readFileSync(join(ROOT, SITE_CONFIG), 'utf8'), { directory: dir }));
   return path;
+}
+
+/**
+ * A site Worker configuration's text with its assets folder (absolute, so the copy may live anywhere) and optionally
+ * its Worker name replaced (bench:hop's older edges run their own site beside this tree's).
+ */
+export function siteConfigWith(toml: string, o: { directory: string; name?: string }): string {
+  const text = toml.replace(/^directory = ".*"$/m, `directory = ${JSON.stringify(resolve(o.directory))}`);
+  return o.name ? text.replace(/^name = ".*"$/m, `name = ${JSON.stringify(o.name)}`) : text;
 }
 
 /** `wrangler dev` on loopback: the real worker in local workerd, with its own throwaway state folder. */

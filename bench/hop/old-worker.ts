@@ -8,8 +8,11 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { siteConfigWith } from '../../harness/stack.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
+/** A `[build]` section of a wrangler.toml: dropped, this tree's edge built dist/site already. */
+const BUILD_SECTION = /^\[build\]\n(?:[^[\n].*\n)*/m;
 
 /** An older edge's wrangler configurations (repo-relative): its worker's, and its site Worker's when it has one. */
 export interface OldWorker {
@@ -38,18 +41,18 @@ export function materialiseWorker(ref: string): OldWorker {
   const toml = readFileSync(join(dir, 'wrangler.toml'), 'utf8')
     .replace(/^name = "spinn-edge"$/m, `name = "spinn-edge-${sha}"`)
     // No site build here: this tree's edge built dist/site already (startStack runs first).
-    .replace(/^\[build\]\n(?:[^[\n].*\n)*/m, '')
+    .replace(BUILD_SECTION, '')
     .replace('"./node_modules/', `"${toRoot}/node_modules/`)
     .replace('directory = "./dist/site"', `directory = "${toRoot}/dist/site"`);
   writeFileSync(join(dir, 'wrangler.toml'), toml);
   const config = relative(ROOT, join(dir, 'wrangler.toml'));
   if (!hasSite) return { config };
   // Its own site Worker, serving this tree's built site: two edges in one run must not share one Worker name.
-  const site = readFileSync(join(dir, 'site/wrangler.toml'), 'utf8')
-    .replace(/^name = "spinn-site"$/m, `name = "spinn-site-${sha}"`)
-    .replace(/^\[build\]\n(?:[^[\n].*\n)*/m, '') // the first site commit had one
-    .replace(/^directory = ".*"$/m, `directory = ${JSON.stringify(join(ROOT, 'dist/site'))}`);
-  writeFileSync(join(dir, 'site/wrangler.toml'), site);
+  const site = readFileSync(join(dir, 'site/wrangler.toml'), 'utf8').replace(BUILD_SECTION, ''); // the first had one
+  writeFileSync(
+    join(dir, 'site/wrangler.toml'),
+    siteConfigWith(site, { directory: join(ROOT, 'dist/site'), name: `spinn-site-${sha}` }),
+  );
   writeFileSync(
     join(dir, 'wrangler.toml'),
     toml.replace(/^service = "spinn-site"$/m, `service = "spinn-site-${sha}"`),

@@ -40,7 +40,7 @@ interface Profile {
   timeDeltas: number[];
 }
 
-/** CPU ms (user + system) of every process in `pids` and their descendants' threads, from /proc. */
+/** CPU ms (user + system) of `rootPid` and all its descendant processes (every thread of each), from /proc. */
 function processTreeCpuMs(rootPid: number): number {
   const children = new Map<number, number[]>();
   for (const d of readdirSync('/proc')) {
@@ -85,7 +85,7 @@ function devtools(ws: WebSocket) {
   let next = 1;
   const waiting = new Map<number, (r: unknown) => void>();
   ws.on('message', (data) => {
-    const m = JSON.parse(String(data)) as { id?: number; result?: unknown; error?: unknown; method?: string };
+    const m = JSON.parse(String(data)) as { id?: number; result?: unknown; error?: unknown };
     // wrangler's inspector proxy echoes `Profiler.enable` back instead of answering it: the echo settles it.
     if (m.id !== undefined) waiting.get(m.id)?.(m.error ? Promise.reject(m.error) : m.result);
   });
