@@ -78,10 +78,10 @@ const hopFigures = (r: Record<string, PathTimes>) => ({
     : {}),
 });
 try {
-  const passThrough = await startPassThrough(stack, false);
+  const passThrough = await startPassThrough(stack, 'plain');
   // The same pass-through behind an [assets] router: the floor for a worker that serves static files itself (the edge
   // did until the site became a Worker of its own, site/wrangler.toml).
-  const passThroughAssets = await startPassThrough(stack, true);
+  const passThroughAssets = await startPassThrough(stack, 'assets');
   const refs = opts.ab ? opts.ab.split(',') : [];
   const olds: EdgeService[] = [];
   let dev: Record<string, PathTimes>;

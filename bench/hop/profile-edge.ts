@@ -161,14 +161,14 @@ const offload = steadyStateOffload(manifest, opts.split, act!);
 const stack = await startStack({ backend: { workers: 1 }, apiKeys: 16 });
 const edgeKeys = stack.edge.apiKeys.map((k) => bearer(k));
 try {
-  const pass = await startPassThrough(stack, true);
+  const pass = await startPassThrough(stack, 'plain');
   const olds: Awaited<ReturnType<typeof startEdge>>[] = [];
   try {
     const edgeUrl = `${stack.edge.url}/v1/infer`;
     // Every worker runs at once and takes turns, `rounds` times `requests / rounds` offloads each, so a drift in the
     // machine's load falls on all of them alike.
     const targets: { name: string; pid: number; url: string; keys: Record<string, string>[] }[] = [
-      { name: 'pass-through behind [assets]', pid: pass.pid, url: pass.url, keys: [{}] },
+      { name: 'pass-through', pid: pass.pid, url: pass.url, keys: [{}] },
       { name: "SPINN's worker", pid: stack.edge.pid, url: edgeUrl, keys: edgeKeys },
     ];
     for (const ref of opts.ab?.split(',') ?? []) {

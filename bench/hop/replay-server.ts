@@ -33,18 +33,30 @@ server.listen(0, '127.0.0.1', () => console.log(server.address().port));
 
 /** Starts the instant edge; `url` takes the client's POSTs. */
 export async function startReplayServer(answer: RecordedAnswer): Promise<{ url: string; stop(): void }> {
-  const env = {
-    ...process.env,
-    SPINN_REPLAY: JSON.stringify({
-      status: answer.status,
-      contentType: answer.contentType,
-      body: Buffer.from(answer.body).toString('base64'),
-    }),
-  };
-  const child = spawn(process.execPath, ['-e', SERVER], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const env = { ...process.env, SPINN_REPLAY: answerJson(answer) };
+  const server = await spawnLoopbackServer(SERVER, env, 'replay server');
+  return { url: `${server.origin}/v1/infer`, stop: server.stop };
+}
+
+/** A recorded answer as JSON (its body in base64), for a server process's environment; `extra` fields beside it. */
+export function answerJson(answer: RecordedAnswer, extra: Record<string, unknown> = {}): string {
+  const body = Buffer.from(answer.body).toString('base64');
+  return JSON.stringify({ status: answer.status, contentType: answer.contentType, body, ...extra });
+}
+
+/**
+ * Runs `script` (plain JavaScript that listens on a loopback port and prints the port as its first line) in a Node
+ * process of its own, so its CPU is not this process's; resolves once it listens.
+ */
+export async function spawnLoopbackServer(
+  script: string,
+  env: NodeJS.ProcessEnv,
+  what: string,
+): Promise<{ origin: string; stop(): void }> {
+  const child = spawn(process.execPath, ['-e', script], { env, stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`replay server exited (${code}) before listening`)));
+    child.once('exit', (code) => reject(new Error(`${what} exited (${code}) before listening`)));
   });
-  return { url: `http://127.0.0.1:${port}/v1/infer`, stop: () => void child.kill() };
+  return { origin: `http://127.0.0.1:${port}`, stop: () => void child.kill() };
 }
