@@ -18,7 +18,7 @@ import { startPassThrough } from '../pass-through/start.js';
 import { readModelManifest, realActivations } from '../real-activations.js';
 import { recordAnswer, steadyStateOffload } from './client-work.js';
 import { materialiseWorker } from './old-worker.js';
-import { quantile } from './paths.js';
+import { quantile, roundOrders } from './paths.js';
 import { startTimingBackend } from './timing-backend.js';
 
 const opts = new Command('bench:phases')
@@ -70,8 +70,9 @@ try {
     paths.map((p) => [p.name, { before: [], after: [], total: [] }]),
   );
   const bar = progressBar('phases', (opts.requests + WARMUP) * paths.length);
+  const orders = roundOrders(paths.length, opts.requests + WARMUP);
   for (let i = 0; i < opts.requests + WARMUP; i++) {
-    for (const p of paths.map((_, k) => paths[(i + k) % paths.length]!)) {
+    for (const p of [...orders[i]!].map((k) => paths[k]!)) {
       const sent = now();
       const res = await fetch(p.url, {
         method: 'POST',
