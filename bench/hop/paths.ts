@@ -1,10 +1,14 @@
 // bench:hop's measurement loop: the same offload body sent along several paths (direct to the backend, through
-// the pass-through worker, through SPINN's worker), interleaved so drift on a shared machine hits every path alike.
-// Each round sends one request per path in a fresh seeded-random order: a fixed cyclic order (each round rotated)
-// gave every path the same predecessor in most rounds, and the work a hop leaves behind after its answer (a commit,
-// a collection) then fell on the same neighbour every time. A variant placed last in the cycle measured 0.15-0.58 ms
-// faster at the median than the worker before it in six runs, and -0.35 to +0.12 ms in three shuffled runs, where
-// two copies of one worker agree within 0.1 ms. Each path's latency is client-side wall time from fetch to the body
+// the pass-through worker, through SPINN's worker), interleaved so drift on a shared machine hits every path alike:
+// rounds in which every path gets a block of consecutive requests, the paths in a fresh seeded-random order each
+// round. Why blocks: the work a hop leaves behind after its answer (its inspector events through wrangler, a
+// commit, a collection) runs during whatever request comes next. In the former cyclic order (one request per path,
+// rotated) every path had the same predecessor in most rounds, so that work fell on the same neighbour every time:
+// the edge always followed the pass-through behind [assets] (10.99 ms p50 after it, 10.20 after a direct call, in one
+// run) and the pass-through always followed a direct call (8.42 after it, 9.37 after the edge). One request per path
+// in shuffled order removes the fixed neighbour but makes the others pay part of each hop's after-work and spares the
+// hop itself. In a block, each request after the first follows one of its own, as on a hop that serves back-to-back
+// requests: every hop pays its own after-work. Each path's latency is client-side wall time from fetch to the body
 // read.
 
 import { decodeResult, WIRE_CONTENT_TYPE } from '../../core/wire.js';
@@ -45,13 +49,24 @@ async function send(p: HopPath, body: Uint8Array) {
   return { ms, bytes: bytes.byteLength, serverTiming: res.headers.get('server-timing') ?? '' };
 }
 
-/** Per round, the order to visit `n` paths in: a seeded shuffle, so a run is repeatable. */
-export function roundOrders(n: number, rounds: number, seed = 12): Int32Array[] {
+/** Requests a path gets in a row within a round (bench:hop, bench:phases). */
+export const BLOCK = 5;
+
+/**
+ * The sequence of path indices for `requests` requests per path: rounds of one block per path, the paths in a seeded
+ * shuffle each round (so a run is repeatable); the last round's blocks are shorter when `requests` is not a multiple.
+ */
+export function blockSchedule(paths: number, requests: number, block = BLOCK, seed = 12): number[] {
   const rand = seededRandom(seed);
-  return Array.from({ length: rounds }, () => shuffled(n, rand));
+  const out: number[] = [];
+  for (let done = 0; done < requests; done += block) {
+    const n = Math.min(block, requests - done);
+    for (const k of shuffled(paths, rand)) for (let j = 0; j < n; j++) out.push(k);
+  }
+  return out;
 }
 
-/** Sends `requests` offloads along every path (after `warmup` each), in a fresh random order each round. */
+/** Sends `requests` offloads along every path (after `warmup` each), in blocks (`blockSchedule`). */
 export async function measurePaths(
   label: string,
   paths: HopPath[],
@@ -62,17 +77,15 @@ export async function measurePaths(
   for (let i = 0; i < warmup; i++) for (const p of paths) await send(p, (p.body ?? body)());
   const out: Record<string, PathTimes> = {};
   for (const p of paths) out[p.name] = { ms: [], serverTiming: [], resultBytes: [] };
-  const bar = progressBar(label, requests * paths.length);
-  const orders = roundOrders(paths.length, requests);
-  for (let i = 0; i < requests; i++) {
-    for (const k of orders[i]!) {
-      const p = paths[k]!;
-      const r = await send(p, (p.body ?? body)());
-      out[p.name]!.ms.push(r.ms);
-      out[p.name]!.resultBytes.push(r.bytes);
-      out[p.name]!.serverTiming.push(r.serverTiming);
-    }
-    bar.update((i + 1) * paths.length);
+  const schedule = blockSchedule(paths.length, requests);
+  const bar = progressBar(label, schedule.length);
+  for (const [i, k] of schedule.entries()) {
+    const p = paths[k]!;
+    const r = await send(p, (p.body ?? body)());
+    out[p.name]!.ms.push(r.ms);
+    out[p.name]!.resultBytes.push(r.bytes);
+    out[p.name]!.serverTiming.push(r.serverTiming);
+    if (i % paths.length === paths.length - 1) bar.update(i + 1);
   }
   bar.stop();
   return out;

@@ -1,12 +1,13 @@
 // `npm run bench:phases`: where a hop's time goes, before the backend has the offload and after it answered. The
-// same steady-state offload (split 5, the client's codec) goes, interleaved, through the pass-through worker, the
-// buffered pass-through (it reads the offload and the answer whole, as any hop that checks them must), SPINN's worker
-// and, with `--ab <refs>`, the worker of other commits (bench/hop/old-worker.ts), all under `wrangler dev` against one
-// timing backend (timing-backend.ts): a real backend's recorded answer after `--delay` ms, standing in for the
-// compute, so the backend's own CPU does not blur the split. The client and that backend read one clock (this
-// machine's), so each request's time splits into: client send → the backend has the whole body ("before"), and the
-// backend's answer written → the client has read it ("after"). Prints a table (medians and p95, and each path's
-// excess over the pass-through), then one JSON line. `-- --requests N`, `-- --delay ms`, `-- --ab <refs>`.
+// same steady-state offload (split 5, the client's codec) goes, interleaved in blocks (paths.ts says why), through
+// the pass-through worker, the buffered pass-through (the same worker reading the offload and the answer whole, as
+// any hop that checks them must), SPINN's worker and, with `--ab <refs>`, the worker of other commits
+// (bench/hop/old-worker.ts), all under `wrangler dev` against one timing backend (timing-backend.ts): a real
+// backend's recorded answer after `--delay` ms, standing in for the compute, so the backend's own CPU does not blur
+// the split. The client and that backend read one clock (this machine's), so each request's time splits into: client
+// send → the backend has the whole body ("before"), and the backend's answer written → the client has read it
+// ("after"). Prints a table (medians and p95, and each path's excess over the pass-through), then one JSON line.
+// `-- --requests N`, `-- --delay ms`, `-- --ab <refs>`.
 
 import Table from 'cli-table3';
 import { Command } from 'commander';
@@ -18,7 +19,7 @@ import { startPassThrough } from '../pass-through/start.js';
 import { readModelManifest, realActivations } from '../real-activations.js';
 import { recordAnswer, steadyStateOffload } from './client-work.js';
 import { materialiseWorker } from './old-worker.js';
-import { quantile, roundOrders } from './paths.js';
+import { blockSchedule, quantile } from './paths.js';
 import { startTimingBackend } from './timing-backend.js';
 
 const opts = new Command('bench:phases')
@@ -70,25 +71,29 @@ try {
     paths.map((p) => [p.name, { before: [], after: [], total: [] }]),
   );
   const bar = progressBar('phases', (opts.requests + WARMUP) * paths.length);
-  const orders = roundOrders(paths.length, opts.requests + WARMUP);
-  for (let i = 0; i < opts.requests + WARMUP; i++) {
-    for (const p of [...orders[i]!].map((k) => paths[k]!)) {
-      const sent = now();
-      const res = await fetch(p.url, {
-        method: 'POST',
-        headers: { 'content-type': WIRE_CONTENT_TYPE, ...p.headers },
-        body: offload.body() as BodyInit,
-      });
-      await res.arrayBuffer();
-      const read = now();
-      if (res.status !== 200) throw new Error(`${p.name} answered HTTP ${res.status}`);
-      const [[received, answered]] = (await backend.takeTimes()) as [[number, number]];
-      if (i < WARMUP) continue;
+  // Warm-up, then the measured requests in blocks, as bench:hop sends them (paths.ts says why).
+  const schedule = [
+    ...paths.flatMap((_, k) => Array<number>(WARMUP).fill(k)),
+    ...blockSchedule(paths.length, opts.requests),
+  ];
+  for (const [i, k] of schedule.entries()) {
+    const p = paths[k]!;
+    const sent = now();
+    const res = await fetch(p.url, {
+      method: 'POST',
+      headers: { 'content-type': WIRE_CONTENT_TYPE, ...p.headers },
+      body: offload.body() as BodyInit,
+    });
+    await res.arrayBuffer();
+    const read = now();
+    if (res.status !== 200) throw new Error(`${p.name} answered HTTP ${res.status}`);
+    const [[received, answered]] = (await backend.takeTimes()) as [[number, number]];
+    if (i >= WARMUP * paths.length) {
       phases[p.name]!.before.push(received - sent);
       phases[p.name]!.after.push(read - answered);
       phases[p.name]!.total.push(read - sent);
     }
-    bar.update((i + 1) * paths.length);
+    bar.update(i + 1);
   }
   bar.stop();
   report(phases, paths[0]!.name);
