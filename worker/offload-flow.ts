@@ -2,11 +2,11 @@
 // request's Durable Object (the single truth for the id) is consulted beside it, never before it:
 //   1. the backend call through the router (offload-router.ts: the least-loaded healthy backend, one retry
 //      elsewhere when the first never took the request);
-//   2. one timer turn later (so the runtime has written the offload to the backend before the object's work takes
-//      the thread: that work shares the worker's thread under `wrangler dev`), `claim` in the RequestState object,
-//      naming the backend the router chose (a failover names the next one with `dispatched`), so a cancel reaches
-//      the backend that holds the request; a reused id (409) or a cancel that came first (`cancelled`) aborts the
-//      backend call, and the answer waits for this verdict (it is in long before the backend answers);
+//   2. at the same time `claim` in the RequestState object, naming the backend the router chose (a failover names
+//      the next one with `dispatched`), so a cancel reaches the backend that holds the request; a reused id (409)
+//      or a cancel that came first
+//      (`cancelled`) aborts the backend call, and the answer waits for this verdict (it is in long before the
+//      backend answers);
 //   3. the claim hands the object a callback: a cancel while the backend works calls it and the fetch is aborted
 //      at once;
 //   4. the answer goes out; the outcome is recorded in the object afterwards (`finish`, under waitUntil).
@@ -108,9 +108,8 @@ export async function runOffload(
   const body = encodeMessage(offload);
   const controller = new AbortController();
   const stub = requestStateFor(env, config, requestId);
-  // The router picks the first backend synchronously (before its first await), so the claim can name it; a pick
-  // made before the claim goes out (a failover within the turn below) replaces it, and one made after is told to
-  // the object with `dispatched`.
+  // The router picks the first backend synchronously (before its first await), so the claim can name it; a later
+  // pick (failover) is told to the object with `dispatched`.
   let first: BackendRef | null = null;
   let claimSent = false;
   const t0 = Date.now();
@@ -121,6 +120,7 @@ export async function runOffload(
     },
     waitUntil: (work) => ctx.waitUntil(work),
   }).then((routed) => ({ routed, ms: Date.now() - t0 }));
+  claimSent = true;
   // A cancel that reaches the object while the backend works calls this back (an RPC into this request): the fetch
   // is aborted at once and the answer is `cancelled`; the object tells the backend once this has returned.
   let cancelled = false;
@@ -128,12 +128,6 @@ export async function runOffload(
     cancelled = true;
     controller.abort();
   };
-  // The backend call first: one timer turn lets the runtime send it before the claim's work runs on this thread.
-  // `npm run bench:hop -- --ab` (paths in shuffled order): p95 0.6-4.3 ms lower in three runs, the median within
-  // noise (-0.35 to +0.12 ms); worker/README.md. Nothing is answered before the claim's verdict, so every lifecycle
-  // rule holds as before.
-  await nextTurn();
-  claimSent = true;
   const claim = await stub.claim(
     { requestId, owner, modelId, split, threshold, backend: first },
     cancelRoute,
@@ -164,11 +158,6 @@ export async function runOffload(
       stub.finish(requestId, { ...s.finish, backendCancel: answer }),
     );
   return { httpStatus: s.httpStatus, result: s.result, backendMs: ms, claimMs };
-}
-
-/** Resolves after the I/O already queued on this thread (the backend request's send) has run. */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 /** Our fetch timed out, but the backend may still be computing an answer nobody will read: stop it there. */
