@@ -35,7 +35,11 @@ export function quantile(xs: number[], q: number): number {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
 }
 
-async function send(p: HopPath, body: Uint8Array) {
+/**
+ * One offload along `p`, checked to be answered `done`. `sentAt` and `readAt` are this machine's clock in epoch ms
+ * (microsecond resolution), so another process's timestamps compare with them (bench:phases' timing backend).
+ */
+export async function send(p: HopPath, body: Uint8Array) {
   const t0 = performance.now();
   const res = await fetch(p.url, {
     method: 'POST',
@@ -43,10 +47,16 @@ async function send(p: HopPath, body: Uint8Array) {
     body: body as Uint8Array<ArrayBuffer>,
   });
   const bytes = new Uint8Array(await res.arrayBuffer());
-  const ms = performance.now() - t0;
+  const t1 = performance.now();
   const r = decodeResult(bytes);
   if (r.status !== 'done') throw new Error(`${p.name}: ${r.status} ${r.error ?? ''}`);
-  return { ms, bytes: bytes.byteLength, serverTiming: res.headers.get('server-timing') ?? '' };
+  return {
+    ms: t1 - t0,
+    sentAt: performance.timeOrigin + t0,
+    readAt: performance.timeOrigin + t1,
+    bytes: bytes.byteLength,
+    serverTiming: res.headers.get('server-timing') ?? '',
+  };
 }
 
 /** Requests a path gets in a row within a round (bench:hop, bench:phases). */

@@ -13,13 +13,12 @@ import Table from 'cli-table3';
 import { Command } from 'commander';
 import { bearer } from '../../harness/api-keys.js';
 import { startBackend, startEdge, type EdgeService } from '../../harness/stack.js';
-import { WIRE_CONTENT_TYPE } from '../../core/wire.js';
 import { progressBar } from '../../tools/cli/progress.js';
 import { startPassThrough } from '../pass-through/start.js';
 import { readModelManifest, realActivations } from '../real-activations.js';
 import { recordAnswer, steadyStateOffload } from './client-work.js';
 import { materialiseWorker } from './old-worker.js';
-import { blockSchedule, quantile } from './paths.js';
+import { blockSchedule, quantile, send, type HopPath } from './paths.js';
 import { startTimingBackend } from './timing-backend.js';
 
 const opts = new Command('bench:phases')
@@ -36,7 +35,6 @@ interface Phases {
 }
 const WARMUP = 20;
 const token = `phases-${Math.random().toString(36).slice(2)}`;
-const now = () => performance.timeOrigin + performance.now();
 
 const manifest = readModelManifest();
 const [act] = await realActivations(manifest, 5);
@@ -51,12 +49,16 @@ const backend = await startTimingBackend(answer, opts.delay);
 const services: EdgeService[] = [];
 try {
   const stack = { backend: { url: backend.url }, token };
-  const start = async (s: Promise<EdgeService>) => (services.push(await s), services.at(-1)!);
+  const start = async (starting: Promise<EdgeService>) => {
+    const service = await starting;
+    services.push(service);
+    return service;
+  };
   const plain = await start(startPassThrough(stack, 'plain'));
   const buffered = await start(startPassThrough(stack, 'buffered'));
   const edge = await start(startEdge({ backendUrl: backend.url, token }));
   const keys = bearer(edge.apiKeys[0]!);
-  const paths = [
+  const paths: HopPath[] = [
     { name: 'pass-through', url: plain.url, headers: {} },
     { name: 'buffered pass-through', url: buffered.url, headers: {} },
     { name: "SPINN's worker", url: `${edge.url}/v1/infer`, headers: keys },
@@ -78,20 +80,12 @@ try {
   ];
   for (const [i, k] of schedule.entries()) {
     const p = paths[k]!;
-    const sent = now();
-    const res = await fetch(p.url, {
-      method: 'POST',
-      headers: { 'content-type': WIRE_CONTENT_TYPE, ...p.headers },
-      body: offload.body() as BodyInit,
-    });
-    await res.arrayBuffer();
-    const read = now();
-    if (res.status !== 200) throw new Error(`${p.name} answered HTTP ${res.status}`);
+    const { sentAt, readAt } = await send(p, offload.body());
     const [[received, answered]] = (await backend.takeTimes()) as [[number, number]];
     if (i >= WARMUP * paths.length) {
-      phases[p.name]!.before.push(received - sent);
-      phases[p.name]!.after.push(read - answered);
-      phases[p.name]!.total.push(read - sent);
+      phases[p.name]!.before.push(received - sentAt);
+      phases[p.name]!.after.push(readAt - answered);
+      phases[p.name]!.total.push(readAt - sentAt);
     }
     bar.update(i + 1);
   }

@@ -1,18 +1,18 @@
 // `npm run bench:shard`: what one offload costs the edge's RequestShard object on workerd's thread, against the
 // floors of an object RPC and of one storage transaction (index.ts here says how each is timed). Runs the objects
-// under `wrangler dev` (the setting of bench:hop's targets), in rounds that interleave the four loops so drift on a
-// shared machine hits them alike; reports the median and p95 over rounds of the time per call. Prints a table, then
+// under `wrangler dev` (the setting of bench:hop's targets), in rounds that run the four loops in a shuffled order
+// (bench/hop/paths.ts' schedule with blocks of one) so drift on a shared machine hits them alike; reports the median and p95 over rounds of the time per call. Prints a table, then
 // one JSON line. `-- --calls N` per loop and round (default 500), `-- --rounds R` (default 9).
 
 import Table from 'cli-table3';
 import { Command } from 'commander';
 import { startEdge } from '../../harness/stack.js';
-import { quantile } from '../hop/paths.js';
+import { blockSchedule, quantile } from '../hop/paths.js';
 import { MODES, type Mode } from './modes.js';
 
 const opts = new Command('bench:shard')
   .option('--calls <n>', 'calls per loop and round', Number, 500)
-  .option('--rounds <n>', 'rounds (each runs every loop once, in a rotating order)', Number, 9)
+  .option('--rounds <n>', 'rounds (each runs every loop once, in a shuffled order)', Number, 9)
   .parse()
   .opts<{ calls: number; rounds: number }>();
 
@@ -25,17 +25,17 @@ const LABELS: Record<Mode, string> = {
 
 const edge = await startEdge({ config: 'bench/shard-cost/wrangler.toml', apiKeys: 0, backendUrl: '' });
 try {
-  const perCall: Record<Mode, number[]> = { 'rpc-floor': [], 'write-floor': [], claim: [], offload: [] };
+  const perCall = Object.fromEntries(MODES.map((m) => [m, [] as number[]])) as Record<Mode, number[]>;
   const time = async (mode: Mode, n: number, round: string): Promise<number> => {
     const res = await fetch(`${edge.url}/?mode=${mode}&n=${n}&round=${round}`);
     if (!res.ok) throw new Error(`${mode}: HTTP ${res.status} ${await res.text()}`);
     return ((await res.json()) as { msPerCall: number }).msPerCall;
   };
   for (const mode of MODES) await time(mode, 200, 'warm'); // JIT, objects started, SQLite open
-  for (let r = 0; r < opts.rounds; r++) {
-    const order = MODES.map((_, i) => MODES[(i + r) % MODES.length]!);
-    for (const mode of order) perCall[mode].push(await time(mode, opts.calls, String(r)));
-    process.stderr.write(`round ${r + 1}/${opts.rounds}\n`);
+  for (const [i, k] of blockSchedule(MODES.length, opts.rounds, 1).entries()) {
+    const round = Math.floor(i / MODES.length);
+    perCall[MODES[k]!].push(await time(MODES[k]!, opts.calls, String(round)));
+    if (i % MODES.length === MODES.length - 1) process.stderr.write(`round ${round + 1}/${opts.rounds}\n`);
   }
   const stat = (mode: Mode) => ({ p50: quantile(perCall[mode], 0.5), p95: quantile(perCall[mode], 0.95) });
   const table = new Table({ head: ['loop', 'ms per call, p50', 'p95'], style: { head: [] } });
