@@ -14,13 +14,15 @@ import Table from 'cli-table3';
 import { bearer } from '../harness/api-keys.js';
 import { startEdge, startStack, type EdgeService } from '../harness/stack.js';
 import { decodeOffload, encodeMessage } from '../core/wire.js';
+import { deflate as fflateDeflate } from '../core/codec-deflate.js';
+import { nodeDeflate } from '../client/node/node-deflate.js';
 import { nodeFetch } from '../client/node/node-fetch.js';
 import {
   measureClientWork,
   recordAnswer,
   steadyStateOffload,
   type ClientWork,
-  type Transports,
+  type ClientStacks,
 } from './hop/client-work.js';
 import { startReplayServer } from './hop/replay-server.js';
 import { startMiniflarePaths } from './hop/miniflare-paths.js';
@@ -146,10 +148,12 @@ try {
   // (bench/hop/replay-server.ts says why both). Each with the Node client's default transport and global fetch.
   const edgeInfer = `${stack.edge.url}/v1/infer`;
   const recorded = await recordAnswer(edgeInfer, stack.edgeHeaders, offload.encode().body);
-  const transports = {
-    nodeHttp: nodeFetch,
-    globalFetch: (input, init) => globalThis.fetch(input, init),
-  } satisfies Transports;
+  const globalFetch: typeof fetch = (input, init) => globalThis.fetch(input, init);
+  const stacks = {
+    node: { fetch: nodeFetch, deflate: nodeDeflate },
+    portable: { fetch: globalFetch, deflate: fflateDeflate },
+    nodeHttpFflate: { fetch: nodeFetch, deflate: fflateDeflate },
+  } satisfies ClientStacks;
   const replay = await startReplayServer(recorded);
   let instant: Record<string, ClientWork>;
   try {
@@ -159,7 +163,7 @@ try {
       replay.url,
       [{}],
       opts.clientOffloads,
-      transports,
+      stacks,
       recorded.body,
     );
   } finally {
@@ -171,11 +175,12 @@ try {
     edgeInfer,
     stack.edge.apiKeys.map((k) => bearer(k)),
     opts.clientOffloads,
-    transports,
+    stacks,
     recorded.body,
   );
-  const client = instant.nodeHttp!;
-  const viaGlobalFetch = instant.globalFetch!;
+  const client = instant.node!;
+  const portable = instant.portable!;
+  const withFflate = instant.nodeHttpFflate!;
 
   const table = new Table({ head: ['setting', 'path', 'p50 ms', 'p95 ms'], style: { head: [] } });
   const describe: Record<string, string> = {
@@ -243,10 +248,15 @@ try {
   console.log(
     `client work per offload (CPU time of this process, ${opts.clientOffloads} offloads, alternating):`,
   );
-  console.log(`  instant edge replay, the Node client (node:http):     ${work(client)}`);
-  console.log(`  instant edge replay, Node's global fetch:              ${work(viaGlobalFetch)}`);
-  console.log(`  live edge, the Node client (node:http):               ${work(live.nodeHttp!)}`);
-  console.log(`  live edge, Node's global fetch:                        ${work(live.globalFetch!)}`);
+  const rows: [string, ClientWork][] = [
+    ['instant edge replay, the Node client (node:http, node:zlib)', client],
+    ['instant edge replay, portable (global fetch, fflate)', portable],
+    ['instant edge replay, node:http with fflate', withFflate],
+    ['live edge, the Node client (node:http, node:zlib)', live.node!],
+    ['live edge, portable (global fetch, fflate)', live.portable!],
+    ['live edge, node:http with fflate', live.nodeHttpFflate!],
+  ];
+  for (const [label, w] of rows) console.log(`  ${`${label}:`.padEnd(62)}${work(w)}`);
   console.log(
     JSON.stringify({
       requests: opts.requests,
@@ -266,11 +276,15 @@ try {
       clientOwnMsPerOffloadP95: client.ownP95,
       clientFetchMsPerOffloadP50: client.httpP50,
       clientFetchMsPerOffloadP95: client.httpP95,
-      clientGlobalFetchMsPerOffloadP50: viaGlobalFetch.p50,
-      clientGlobalFetchMsPerOffloadP95: viaGlobalFetch.p95,
-      clientLiveEdgeMsPerOffloadP50: live.nodeHttp!.p50,
-      clientLiveEdgeMsPerOffloadP95: live.nodeHttp!.p95,
-      clientLiveEdgeGlobalFetchMsPerOffloadP50: live.globalFetch!.p50,
+      clientEncodeMsPerOffloadP50: client.encodeP50,
+      clientPortableMsPerOffloadP50: portable.p50,
+      clientPortableMsPerOffloadP95: portable.p95,
+      clientPortableEncodeMsPerOffloadP50: portable.encodeP50,
+      clientFflateMsPerOffloadP50: withFflate.p50,
+      clientFflateEncodeMsPerOffloadP50: withFflate.encodeP50,
+      clientLiveEdgeMsPerOffloadP50: live.node!.p50,
+      clientLiveEdgeMsPerOffloadP95: live.node!.p95,
+      clientLiveEdgePortableMsPerOffloadP50: live.portable!.p50,
     }),
   );
 } finally {

@@ -2,6 +2,7 @@
 // the client cannot guess: the edge's URL and the model's id.
 
 import type { InferenceSession } from 'onnxruntime-common';
+import { deflate, type Deflate } from '../core/codec-deflate.js';
 import type { CodecSpec } from '../core/codec-spec.js';
 import type { ExecutorStep } from '../core/progressive-executor.js';
 import type { SlaInput } from '../core/sla.js';
@@ -80,6 +81,13 @@ export interface SpinnClientOptions {
    * `nodeFetch` (node:http with keep-alive, client/node/node-fetch.ts) through the package's Node entry.
    */
   fetch?: typeof fetch;
+  /**
+   * The raw DEFLATE compressor for the offloaded activation's payload (sparse and quantised codecs): bytes in, a raw
+   * DEFLATE stream (RFC 1951, no wrapper) out. Encoding is most of the client's CPU per offload. Default: core's
+   * portable fflate (level 6) in browsers, and `nodeDeflate` (node:zlib, about 4x faster and as small;
+   * client/node/node-deflate.ts) through the package's Node entry. The edge decodes any raw DEFLATE stream alike.
+   */
+  deflate?: Deflate;
   /** The edge's API key: sent as `authorization: Bearer <apiKey>` with every request to the edge. */
   apiKey?: string;
   /** Extra headers sent with every request to the edge (an `authorization` here is replaced by `apiKey`'s). */
@@ -161,6 +169,7 @@ export interface ResolvedOptions {
   cancelTimeoutMs: number;
   localContinuation: LocalContinuation;
   fetch: typeof fetch;
+  deflate: Deflate;
   /** Headers for every request to the edge: `headers` with the API key as a bearer token. */
   headers: Record<string, string> | undefined;
   sessionOptions: InferenceSession.SessionOptions;
@@ -198,6 +207,7 @@ export function resolveOptions(o: SpinnClientOptions): ResolvedOptions {
     localContinuation: o.localContinuation ?? 'hedge',
     // Late-bound, so a test or polyfill that replaces globalThis.fetch after construction is honoured.
     fetch: o.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+    deflate: o.deflate ?? deflate,
     headers: edgeHeaders(o),
     sessionOptions: o.sessionOptions ?? DEFAULT_SESSION_OPTIONS,
     preload: o.preload ?? 'all',

@@ -23,3 +23,4 @@ export { edgeModelSource, staticModelSource, type ModelSource } from './model-so
 export { importOnnxruntimeWeb, type OrtModule } from './ort-module.js';
 export type { LocalContinuation } from './race.js';
 export type { CancelOutcome, OffloadFailure } from './offload.js';
+export type { Deflate } from '../core/codec-deflate.js';

@@ -2,6 +2,7 @@
 // caller gave an image) and the offload message around it. Kept apart from the classify flow so the client's
 // per-offload work is one small, measurable step (bench:hop times it).
 
+import type { Deflate } from '../core/codec-deflate.js';
 import type { CodecSpec } from '../core/codec-spec.js';
 import type { Sla } from '../core/sla.js';
 import { encodePixels, encodeTensor, type EncodedTensor } from '../core/tensor-codec.js';
@@ -11,14 +12,17 @@ import type { ExecutionPlan } from './client-options.js';
 
 /**
  * The offload's tensor: the input's uint8 pixels when the codec says `u8` and the caller gave an image (only the
- * input, at split 0, can be pixels); raw fp32 when it says `u8` but the caller passed preprocessed floats.
+ * input, at split 0, can be pixels); raw fp32 when it says `u8` but the caller passed preprocessed floats. `deflate`
+ * packs the sparse codecs' payloads (default: core's portable fflate; the Node client passes node:zlib's).
  */
 export function encodeActivation(
   codec: CodecSpec,
   activation: { values: Float32Array; shape: number[] },
   pixels: Uint8Array | undefined,
+  deflate?: Deflate,
 ): EncodedTensor {
-  if (codec.scheme !== 'u8') return encodeTensor(activation.values, activation.shape, codec);
+  if (codec.scheme !== 'u8')
+    return encodeTensor(activation.values, activation.shape, codec, deflate ? { deflate } : {});
   return pixels && pixels.length === activation.values.length
     ? encodePixels(pixels, activation.shape)
     : encodeTensor(activation.values, activation.shape, { scheme: 'fp32' });

@@ -325,7 +325,7 @@ export class SpinnClient {
     deviceScale: number | undefined,
   ): Promise<ClassifyResult> {
     const tEncode = this.o.now();
-    const tensor = encodeActivation(this.codecFor(call), activation, call.input.pixels);
+    const tensor = encodeActivation(this.codecFor(call), activation, call.input.pixels, this.o.deflate);
     base.plan.codec = specOf(tensor.codec);
     const replan = this.keeper?.replanFields(deviceScale);
     const message = offloadMessage({

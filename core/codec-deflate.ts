@@ -4,12 +4,17 @@
 // was 1-2 % smaller but took 0.44-0.57 ms to encode and 0.31-0.35 ms to decode (stream set-up dominates at
 // these sizes), is asynchronous (the codec would turn async everywhere), and its output differs between
 // runtimes. fflate is pure JS and runs unchanged in browsers, workerd and Node.
+// Encoding is the client's per-offload CPU, so a client may bring its platform's own raw DEFLATE instead (`Deflate`;
+// the Node client uses node:zlib, client/node/node-deflate.ts). Any raw DEFLATE stream decodes the same here: the
+// format is the contract, not the encoder, and every decoder (edge, backend) uses inflateExact below.
 
 import { deflateSync, inflateSync } from 'fflate';
 
-export function deflate(raw: Uint8Array): Uint8Array {
-  return deflateSync(raw, { level: 6 });
-}
+/** A raw DEFLATE (RFC 1951, no zlib or gzip wrapper) compressor: what the sparse codecs' payloads are packed with. */
+export type Deflate = (raw: Uint8Array) => Uint8Array;
+
+/** The portable compressor: fflate, level 6 (pure JS; the default everywhere the platform offers no faster one). */
+export const deflate: Deflate = (raw) => deflateSync(raw, { level: 6 });
 
 /**
  * Inflates into a buffer of exactly `expected` bytes and reports whether the stream had exactly that length. A

@@ -5,7 +5,7 @@
 // allocated, and any malformed input is a CodecError, never a crash, a hang or a huge allocation.
 
 import { bitmapBytes, bitmapCount, buildBitmap } from './codec-bitmap.js';
-import { deflate, inflateExact, maxDeflatedBytes } from './codec-deflate.js';
+import { deflate, inflateExact, maxDeflatedBytes, type Deflate } from './codec-deflate.js';
 import {
   codeBytes,
   codesFit,
@@ -73,6 +73,8 @@ export const DEFAULT_DECODE_LIMITS: DecodeLimits = { maxElements: 4 * 1024 * 102
 export interface EncodeOptions {
   /** Run the byte compressor (default true). The profiler turns it off: same values, a fraction of the time. */
   compress?: boolean;
+  /** The raw DEFLATE compressor (default: fflate, core/codec-deflate.ts); any one decodes the same. */
+  deflate?: Deflate;
 }
 
 export class CodecError extends Error {
@@ -178,9 +180,12 @@ export function checkHeader(h: unknown, shape: readonly number[], n: number): Co
 }
 
 /** Payload of the sparse schemes: compressed unless asked not to or deflate would not help. */
-function pack(raw: Uint8Array, compress: boolean): { data: Uint8Array; compression: ByteCompression } {
-  if (compress) {
-    const z = deflate(raw);
+function pack(
+  raw: Uint8Array,
+  compressor: Deflate | null,
+): { data: Uint8Array; compression: ByteCompression } {
+  if (compressor) {
+    const z = compressor(raw);
     if (z.byteLength < raw.byteLength) return { data: z, compression: 'deflate' };
   }
   return { data: raw, compression: 'none' };
@@ -196,7 +201,7 @@ export function encodeTensor(
   const n = elementCount(shape, { maxElements: Number.MAX_SAFE_INTEGER, maxRank: 8 });
   if (n !== values.length)
     throw new CodecError(`shape [${shape.join(',')}] holds ${n} values, got ${values.length}`);
-  const compress = opts.compress ?? true;
+  const compressor = (opts.compress ?? true) ? (opts.deflate ?? deflate) : null;
   switch (spec.scheme) {
     case 'fp32':
       return {
@@ -230,7 +235,7 @@ export function encodeTensor(
           k += 4;
         }
       }
-      const { data, compression } = pack(raw, compress);
+      const { data, compression } = pack(raw, compressor);
       return {
         codec: { scheme: 'lossless', layout: 'bitmap', compression, nonZero },
         shape: [...shape],
@@ -251,7 +256,7 @@ export function encodeTensor(
       const buffer = new Uint8Array(mapBytes + codeBytes(spec.bits, n));
       const nonZero = writeBitmapAndCodes(values, shape, spec.bits, granularity, params, buffer, mapBytes);
       const raw = buffer.subarray(0, mapBytes + codeBytes(spec.bits, nonZero));
-      const { data, compression } = pack(raw, compress);
+      const { data, compression } = pack(raw, compressor);
       return {
         codec: {
           scheme: 'quant',

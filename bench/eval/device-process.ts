@@ -8,8 +8,8 @@
 // under test.
 
 import { readFile } from 'node:fs/promises';
-import { MemoryModelCache, SpinnClient, type ClassifyResult } from '../../client/index.js';
-import { nodeFetch } from '../../client/node/node-fetch.js';
+// The Node entry's client (its defaults: node:http and node:zlib), as a Node device would run it.
+import { MemoryModelCache, SpinnClient, nodeFetch, type ClassifyResult } from '../../client/node/index.js';
 import { loadOrtWebForNode } from '../../client/node/ort-node.js';
 import { loadFashionMnist } from '../../tools/dataset/fashion-mnist.js';
 import type { DeviceJob, FromDevice, RequestRecord, ToDevice } from './device-protocol.js';

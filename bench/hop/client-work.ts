@@ -6,9 +6,11 @@
 // server is not counted while the HTTP stack's own work is. The total is split honestly in two: the client's own work
 // (encode, the result's decode and check by client/checks/wire.ts, timed on the same result bytes the edge answers,
 // and the profiler update) and what is left, the HTTP stack (request, headers, body read, abort wiring), which a
-// browser does natively off the page's thread. Two HTTP stacks are timed side by side: the Node client's default
-// (client/node/node-fetch.ts, node:http) and Node's global fetch (undici's WHATWG layer).
+// browser does natively off the page's thread. Client stacks (a transport and a compressor) are timed side by side:
+// the Node client's defaults (client/node/: node:http and node:zlib), the portable defaults as they run in Node
+// (global fetch, undici's WHATWG layer, and fflate), and the Node transport with fflate (what the encoder alone buys).
 
+import type { Deflate } from '../../core/codec-deflate.js';
 import type { ModelManifest } from '../../core/manifest.js';
 import { chooseCodec } from '../../core/codec-choice.js';
 import { packMsgpack } from '../../core/msgpack.js';
@@ -31,21 +33,21 @@ export interface SteadyOffload {
   codec: string;
   split: number;
   overheadBytes: number;
-  /** The client's encode step: the activation with the codec, the message around it, msgpack. */
-  encode(): { body: Uint8Array; requestId: string };
+  /** The client's encode step: the activation with the codec (packed by `deflate`), the message around it, msgpack. */
+  encode(deflate?: Deflate): { body: Uint8Array; requestId: string };
 }
 
 export function steadyStateOffload(manifest: ModelManifest, split: number, act: Activation): SteadyOffload {
   const threshold = 1;
   const codec = chooseCodec({ manifest, split, threshold }).codec;
-  const encode = () => {
+  const encode = (deflate?: Deflate) => {
     const requestId = newRequestId();
     const body = encodeMessage(
       offloadMessage({
         requestId,
         modelId: manifest.id,
         plan: { split, threshold, codec },
-        tensor: encodeActivation(codec, act, undefined),
+        tensor: encodeActivation(codec, act, undefined, deflate),
       }),
     );
     return { body, requestId };
@@ -100,12 +102,18 @@ export async function recordAnswer(
   };
 }
 
-/** The HTTP transports timed side by side: the Node client's default and Node's global fetch. */
-export type Transports = Record<string, typeof fetch>;
+/** A client's transport and compressor, as its entry point sets them (client/node/index.ts, client-options.ts). */
+export interface ClientStack {
+  fetch: typeof fetch;
+  deflate: Deflate;
+}
+
+/** The client stacks timed side by side, by name. */
+export type ClientStacks = Record<string, ClientStack>;
 
 /**
- * The client's work per offload with each transport, measured alternately (one offload through each in turn), so a
- * drift in the machine's load falls on all alike. Keyed like `transports`.
+ * The client's work per offload with each client stack, measured alternately (one offload through each in turn), so a
+ * drift in the machine's load falls on all alike. Keyed like `stacks`.
  */
 export async function measureClientWork(
   manifest: ModelManifest,
@@ -114,7 +122,7 @@ export async function measureClientWork(
   /** Request headers, taken in turn (several API keys keep a long run under the edge's per-key rate limit). */
   headerSets: Record<string, string>[],
   n: number,
-  transports: Transports,
+  stacks: ClientStacks,
   answer: Uint8Array,
 ): Promise<Record<string, ClientWork>> {
   const keeper = new PlanKeeper({
@@ -130,16 +138,16 @@ export async function measureClientWork(
   });
   const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
   const samples = Object.fromEntries(
-    Object.keys(transports).map((k) => [
+    Object.keys(stacks).map((k) => [
       k,
       { total: [] as number[], encode: [] as number[], check: [] as number[], profiler: [] as number[] },
     ]),
   );
   let sent = 0;
   for (let i = 0; i < n + 20; i++) {
-    for (const [name, fetchFn] of Object.entries(transports)) {
+    for (const [name, stack] of Object.entries(stacks)) {
       const c0 = process.cpuUsage();
-      const { body, requestId } = offload.encode();
+      const { body, requestId } = offload.encode(stack.deflate);
       const encodeMs = cpuMs(process.cpuUsage(c0));
       const call = startOffload({
         url,
@@ -147,7 +155,7 @@ export async function measureClientWork(
         requestId,
         classes: manifest.classes.length,
         exits: manifest.exits.length,
-        fetch: fetchFn,
+        fetch: stack.fetch,
         headers: headerSets[sent++ % headerSets.length]!,
         timeoutMs: 5000,
         now: () => performance.now(),
