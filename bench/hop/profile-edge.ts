@@ -1,8 +1,9 @@
 // Where the edge's own CPU goes on an offload: starts a backend and the worker under `wrangler dev` (and, for the
-// floor, the pass-through worker), sends the same steady-state offload sequentially, and reports (1) workerd's CPU
-// time per request from /proc for each worker, so the edge's extra CPU over a bare hop is measured, not inferred
-// from latency, and (2) a V8 CPU profile of the worker's isolate taken through wrangler's DevTools inspector, its
-// self time summed by function and by file. `npx tsx bench/hop/profile-edge.ts [--requests 1000] [--top 30]`.
+// floor, the pass-through worker), sends the same steady-state offload sequentially, and reports (1) the CPU time per
+// request from /proc for each worker — of its whole `wrangler dev` process tree, and of the one workerd thread that
+// runs the worker and its Durable Objects — so the edge's extra CPU over a bare hop is measured, not inferred from
+// latency, and (2) a V8 CPU profile of the worker's isolate taken through wrangler's DevTools inspector, its self
+// time summed by function and by file. `npx tsx bench/hop/profile-edge.ts [--requests 1000] [--top 30]`.
 // The profile's time includes the Durable Objects' (they run in the worker's isolate under `wrangler dev`).
 
 import { readFileSync, readdirSync } from 'node:fs';
@@ -40,31 +41,53 @@ interface Profile {
   timeDeltas: number[];
 }
 
-/** CPU ms (user + system) of `rootPid` and all its descendant processes (every thread of each), from /proc. */
-function processTreeCpuMs(rootPid: number): number {
+/** CPU ms (user + system) of one /proc stat line: utime and stime, in USER_HZ ticks. */
+function statCpuMs(stat: string): number {
+  const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * (1000 / 100);
+}
+
+/** The pids of `rootPid` and all its descendants, parents first. */
+function processTree(rootPid: number): number[] {
   const children = new Map<number, number[]>();
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
-      const ppid = Number(readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(') ') + 2).split(' ')[1]);
       (children.get(ppid) ?? children.set(ppid, []).get(ppid)!).push(Number(d));
     } catch {
       // gone meanwhile
     }
   }
-  const tick = 1000 / 100; // USER_HZ
-  let total = 0;
+  const out: number[] = [];
   const walk = (pid: number) => {
-    try {
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      total += (Number(f[11]) + Number(f[12])) * tick; // utime, stime
-    } catch {
-      return;
-    }
+    out.push(pid);
     for (const c of children.get(pid) ?? []) walk(c);
   };
   walk(rootPid);
-  return total;
+  return out;
+}
+
+/**
+ * CPU ms of a `wrangler dev` process tree, all of it and the one thread every request of the worker runs on: the
+ * main thread (named `workerd`, like its process) of the tree's last workerd process, the one running the user's
+ * workers (the first runs wrangler's proxy). That thread's figure is this tool's most repeatable: the same worker
+ * started twice measured 0.00–0.07 ms per request apart, the whole trees up to 0.2 ms.
+ */
+function treeCpuMs(rootPid: number): { total: number; workerThread: number } {
+  let total = 0;
+  let workerThread = 0;
+  for (const pid of processTree(rootPid)) {
+    try {
+      total += statCpuMs(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'workerd') continue;
+      workerThread = statCpuMs(readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8'));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return { total, workerThread };
 }
 
 /** Sends n offloads one after another; the API keys take turns (each key's rate limit is 600 per 10 s). */
@@ -183,18 +206,30 @@ try {
       targets.push({ name: `the worker at ${ref}`, pid: old.pid, url: `${old.url}/v1/infer`, keys });
     }
     const rounds = 10;
-    const cpu = targets.map(() => 0);
+    const cpu = targets.map(() => ({ total: 0, workerThread: 0 }));
     for (const t of targets) await offloads(t.url, t.keys, offload.body, 100);
     for (let r = 0; r < rounds; r++)
       for (const [i, t] of targets.entries()) {
-        const c0 = processTreeCpuMs(t.pid);
+        const c0 = treeCpuMs(t.pid);
         await offloads(t.url, t.keys, offload.body, Math.ceil(opts.requests / rounds));
-        cpu[i]! += processTreeCpuMs(t.pid) - c0;
+        const c1 = treeCpuMs(t.pid);
+        cpu[i]!.total += c1.total - c0.total;
+        cpu[i]!.workerThread += c1.workerThread - c0.workerThread;
       }
-    const per = cpu.map((c) => c / (rounds * Math.ceil(opts.requests / rounds)));
-    console.log('wrangler dev process tree CPU per request (interleaved):');
+    const n = rounds * Math.ceil(opts.requests / rounds);
+    const per = cpu.map((c) => ({ total: c.total / n, workerThread: c.workerThread / n }));
+    const cell = (x: number, base: number) => `${x.toFixed(3)} (+${(x - base).toFixed(3)})`;
+    console.log(
+      'CPU ms per request (interleaved): the wrangler dev process tree; the worker thread of workerd',
+    );
     targets.forEach((t, i) =>
-      console.log(`  ${t.name.padEnd(40)} ${per[i]!.toFixed(3)} ms  (+${(per[i]! - per[0]!).toFixed(3)} ms)`),
+      console.log(
+        `  ${t.name.padEnd(40)} ${cell(per[i]!.total, per[0]!.total).padEnd(18)} ` +
+          cell(per[i]!.workerThread, per[0]!.workerThread),
+      ),
+    );
+    console.log(
+      JSON.stringify({ requests: n, cpuMsPerRequest: targets.map((t, i) => ({ name: t.name, ...per[i]! })) }),
     );
     if (opts.profile)
       await profileIsolate(stack.edge.inspectorPort, () =>
