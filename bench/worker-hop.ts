@@ -104,13 +104,19 @@ try {
       },
       { name: 'passThrough', url: passThrough.url, headers: {} },
       { name: 'passThroughAssets', url: passThroughAssets.url, headers: {} },
-      { name: 'edge', url: `${stack.edge.url}/v1/infer`, headers: stack.edgeHeaders },
+      {
+        name: 'edge',
+        url: `${stack.edge.url}/v1/infer`,
+        headers: {},
+        rotate: stack.edge.apiKeys.map((k) => bearer(k)),
+      },
     ];
     olds.forEach((old, k) =>
       paths.push({
         name: `edge@${refs[k]}`,
         url: `${old.url}/v1/infer`,
-        headers: bearer(old.apiKeys[0]!),
+        headers: {},
+        rotate: old.apiKeys.map((k) => bearer(k)),
         // Protocol 2 always carried a context (default {}); a worker of that time reads it on every offload.
         body: () => encodeMessage({ ...decodeOffload(offload.body()), context: {} }),
       }),
@@ -134,7 +140,7 @@ try {
             headers: { authorization: `Bearer ${stack.token}` },
           },
           { name: 'passThrough', url: m.passThroughUrl, headers: {} },
-          { name: 'edge', url: `${m.edgeUrl}/v1/infer`, headers: m.edgeHeaders },
+          { name: 'edge', url: `${m.edgeUrl}/v1/infer`, headers: {}, rotate: m.edgeKeys },
         ],
         offload.body,
         opts.requests,

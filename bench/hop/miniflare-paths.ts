@@ -4,19 +4,21 @@
 
 import { buildSync } from 'esbuild';
 import { Miniflare } from 'miniflare';
+import { bearer } from '../../harness/api-keys.js';
 import { startWorker } from '../../test/support/start-worker.js';
 
 const PASS_THROUGH = new URL('../pass-through/index.ts', import.meta.url).pathname;
 
 export interface MiniflarePaths {
   edgeUrl: string;
-  edgeHeaders: Record<string, string>;
+  /** One `authorization` header per API key of the edge (a bench takes them in turn; see HopPath.rotate). */
+  edgeKeys: Record<string, string>[];
   passThroughUrl: string;
   stop(): Promise<void>;
 }
 
 export async function startMiniflarePaths(backendUrl: string, token: string): Promise<MiniflarePaths> {
-  const edge = await startWorker({ backendUrl, backendToken: token });
+  const edge = await startWorker({ backendUrl, backendToken: token, apiKeys: 16 });
   const bundle = buildSync({ entryPoints: [PASS_THROUGH], bundle: true, format: 'esm', write: false });
   const passThrough = new Miniflare({
     modules: true,
@@ -29,7 +31,7 @@ export async function startMiniflarePaths(backendUrl: string, token: string): Pr
   const passThroughUrl = (await passThrough.ready).toString().replace(/\/$/, '');
   return {
     edgeUrl: edge.url,
-    edgeHeaders: edge.auth,
+    edgeKeys: edge.apiKeys.map((k) => bearer(k)),
     passThroughUrl,
     async stop() {
       await passThrough.dispose();

@@ -19,6 +19,11 @@ export interface HopPath {
   name: string;
   url: string;
   headers: Record<string, string>;
+  /**
+   * Headers taken in turn, one set per request, on top of `headers`: several API keys keep a long run under the
+   * edge's per-key rate limit (600 requests per 10 s), which one key alone exceeds at Miniflare's pace.
+   */
+  rotate?: Record<string, string>[];
   /** This path's own body (a fresh request id each call) instead of the run's. */
   body?: () => Uint8Array;
 }
@@ -40,14 +45,22 @@ export function quantile(xs: number[], q: number): number {
  * (microsecond resolution), so another process's timestamps compare with them (bench:phases' timing backend).
  */
 export async function send(p: HopPath, body: Uint8Array) {
+  const sent = sentOn.get(p) ?? 0;
+  sentOn.set(p, sent + 1);
+  const turn = p.rotate?.length ? p.rotate[sent % p.rotate.length] : undefined;
   const t0 = performance.now();
   const res = await fetch(p.url, {
     method: 'POST',
-    headers: { 'content-type': WIRE_CONTENT_TYPE, ...p.headers },
+    headers: { 'content-type': WIRE_CONTENT_TYPE, ...p.headers, ...turn },
     body: body as Uint8Array<ArrayBuffer>,
   });
   const bytes = new Uint8Array(await res.arrayBuffer());
   const t1 = performance.now();
+  // An error answer (JSON) is not a result: say so, rather than let the msgpack decoder misread its first byte.
+  if (!res.ok || res.headers.get('content-type') !== WIRE_CONTENT_TYPE) {
+    const text = new TextDecoder().decode(bytes.subarray(0, 300));
+    throw new Error(`${p.name}: HTTP ${res.status} (${res.headers.get('content-type')}): ${text}`);
+  }
   const r = decodeResult(bytes);
   if (r.status !== 'done') throw new Error(`${p.name}: ${r.status} ${r.error ?? ''}`);
   return {
@@ -58,6 +71,9 @@ export async function send(p: HopPath, body: Uint8Array) {
     serverTiming: res.headers.get('server-timing') ?? '',
   };
 }
+
+/** Requests sent along each path so far (which of `rotate` comes next). */
+const sentOn = new WeakMap<HopPath, number>();
 
 /** Requests a path gets in a row within a round (bench:hop, bench:phases). */
 export const BLOCK = 5;

@@ -1,9 +1,18 @@
 // bench:hop's request schedule: every path gets exactly its requests, in blocks of consecutive requests, each round
 // visiting every path once in a shuffled order, and a seed always gives the same schedule (bench/hop/paths.ts says
-// why blocks: each hop pays its own after-work).
+// why blocks: each hop pays its own after-work). And its one request: API keys taken in turn, and an error answer
+// reported as what it is (a rate limit's JSON 429 once read as a msgpack result with "56 trailing bytes").
 
-import { describe, expect, it } from 'vitest';
-import { blockSchedule } from '../../../bench/hop/paths.js';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { blockSchedule, send, type HopPath } from '../../../bench/hop/paths.js';
+import {
+  encodeMessage,
+  PROTOCOL_VERSION,
+  WIRE_CONTENT_TYPE,
+  type ResultMessage,
+} from '../../../core/wire.js';
 
 /** Runs of equal consecutive entries: [path, length]. */
 function runs(schedule: number[]): [number, number][] {
@@ -40,5 +49,54 @@ describe('blockSchedule', () => {
   it('is the same for the same seed and differs for another', () => {
     expect(blockSchedule(5, 50, 5, 11)).toEqual(blockSchedule(5, 50, 5, 11));
     expect(blockSchedule(5, 50, 5, 11)).not.toEqual(blockSchedule(5, 50, 5, 12));
+  });
+});
+
+describe('send', () => {
+  let server: Server;
+  let url: string;
+  const seen: string[] = [];
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        seen.push(req.headers.authorization ?? '');
+        if (req.headers.authorization === 'Bearer limited') {
+          res.writeHead(429, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ error: 'rate limit of key limited reached; retry in 10 s' }));
+          return;
+        }
+        res.writeHead(200, { 'content-type': WIRE_CONTENT_TYPE });
+        const result: ResultMessage = {
+          v: PROTOCOL_VERSION,
+          status: 'done',
+          exit: null,
+          label: 1,
+          confidence: 0.9,
+          serverMs: 1,
+          queueMs: 0,
+          blocksRun: 2,
+        };
+        res.end(encodeMessage(result));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it('takes the rotating headers in turn and reads a result', async () => {
+    const keys = ['a', 'b', 'c'].map((k) => ({ authorization: `Bearer ${k}` }));
+    const p: HopPath = { name: 'keys', url, headers: {}, rotate: keys };
+    seen.length = 0;
+    for (let i = 0; i < 5; i++) expect((await send(p, new Uint8Array([1]))).bytes).toBeGreaterThan(0);
+    expect(seen).toEqual(['Bearer a', 'Bearer b', 'Bearer c', 'Bearer a', 'Bearer b']);
+  });
+
+  it('reports an error answer with its path, status and message', async () => {
+    const p: HopPath = { name: 'edge', url, headers: { authorization: 'Bearer limited' } };
+    await expect(send(p, new Uint8Array([1]))).rejects.toThrow(
+      /^edge: HTTP 429 \(application\/json\): \{"error":"rate limit of key limited reached/,
+    );
   });
 });
