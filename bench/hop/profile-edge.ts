@@ -218,7 +218,8 @@ try {
       }
     const n = rounds * Math.ceil(opts.requests / rounds);
     const per = cpu.map((c) => ({ total: c.total / n, workerThread: c.workerThread / n }));
-    const cell = (x: number, base: number) => `${x.toFixed(3)} (+${(x - base).toFixed(3)})`;
+    const cell = (x: number, base: number) =>
+      `${x.toFixed(3)} (${x >= base ? '+' : '−'}${Math.abs(x - base).toFixed(3)})`;
     console.log(
       'CPU ms per request (interleaved): the wrangler dev process tree; the worker thread of workerd',
     );
